@@ -1,0 +1,246 @@
+"""Reading register files as they arrive and writing tables atomically.
+
+Register exports come as CSV (`,` or `;`, UTF-8 with or without BOM, or latin-1/cp1252 from
+Swedish Windows systems and SAS), Parquet, Stata or SAS. Every CSV column is read as text, so
+identifiers keep their leading zeros; typing is the codebook's job. Errors name the file, row and
+column, never a value.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from linkage.atomic import atomic_file
+from linkage.errors import InputError, OutputError
+
+CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+PARQUET_SUFFIXES = {".parquet", ".pq"}
+STATA_SUFFIXES = {".dta"}
+SAS_SUFFIXES = {".sas7bdat", ".xpt"}
+SPSS_SUFFIXES = {".sav"}
+READABLE = CSV_SUFFIXES | PARQUET_SUFFIXES | STATA_SUFFIXES | SAS_SUFFIXES | SPSS_SUFFIXES
+WRITABLE = CSV_SUFFIXES | PARQUET_SUFFIXES
+
+_SNIFF_BYTES = 1 << 16
+_DELIMITERS = (";", ",", "\t", "|")
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """What a CSV file turned out to be: how to decode and split it."""
+
+    encoding: str
+    delimiter: str
+    has_bom: bool = False
+
+
+@dataclass
+class ReadResult:
+    """A table read from a file, with the rows that could not be parsed (1-based line numbers)."""
+
+    table: pa.Table
+    bad_lines: list[int] = field(default_factory=list)
+    dialect: CsvDialect | None = None
+
+
+def read_table(path: Path | str, *, columns: list[str] | None = None) -> ReadResult:
+    """Read a register file into an Arrow table (CSV columns as strings), by its extension."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path.name}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path.name}: is a folder, not a file")
+    suffix = path.suffix.lower()
+    if suffix not in READABLE:
+        known = ", ".join(sorted(READABLE))
+        raise InputError(f"{path.name}: unknown file type '{suffix or '(none)'}' (reglink reads {known})")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path.name}: the file is empty")
+    if suffix in PARQUET_SUFFIXES:
+        result = ReadResult(_read_parquet(path, columns))
+    elif suffix in CSV_SUFFIXES:
+        result = _read_csv(path, columns)
+    else:
+        result = ReadResult(_read_pyreadstat(path, suffix, columns))
+    if result.table.num_rows == 0:
+        raise InputError(f"{path.name}: has a header but no data rows")
+    return result
+
+
+def read_frame(path: Path | str, *, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a register file into a pandas DataFrame; unparseable rows are an error."""
+    result = read_table(path, columns=columns)
+    if result.bad_lines:
+        raise InputError(
+            f"{Path(path).name}: line {result.bad_lines[0]}: wrong number of fields "
+            f"({len(result.bad_lines)} such line(s))"
+        )
+    return result.table.to_pandas()
+
+
+def require_columns(table: pa.Table | pd.DataFrame, names: list[str], *, source: str) -> None:
+    """Fail with one line listing what is there when a required column is missing."""
+    present = list(table.column_names if isinstance(table, pa.Table) else table.columns)
+    missing = [name for name in names if name not in present]
+    if missing:
+        raise InputError(
+            f"{source}: no column {', '.join(repr(m) for m in missing)} "
+            f"(columns present: {', '.join(map(str, present))})"
+        )
+
+
+def sniff_csv(path: Path) -> CsvDialect:
+    """Detect encoding (UTF-8, UTF-8 with BOM, else cp1252/latin-1) and delimiter of a CSV file."""
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if b"\x00" in head:
+        raise InputError(f"{path.name}: is binary, not a text file")
+    has_bom = head.startswith(codecs.BOM_UTF8)
+    encoding = "utf-8" if has_bom or _decodes_as_utf8(path) else _single_byte_encoding(path)
+    text = head[len(codecs.BOM_UTF8) if has_bom else 0 :].decode(encoding, errors="replace")
+    header = text.splitlines()[0] if text.splitlines() else ""
+    if not header.strip():
+        raise InputError(f"{path.name}: the first line is empty; expected a header")
+    counts = {d: _count_outside_quotes(header, d) for d in _DELIMITERS}
+    delimiter = max(_DELIMITERS, key=lambda d: counts[d])
+    if counts[delimiter] == 0:
+        delimiter = ","
+    return CsvDialect(encoding=encoding, delimiter=delimiter, has_bom=has_bom)
+
+
+def write_table(table: pa.Table | pd.DataFrame, path: Path | str, *, overwrite: bool = False) -> Path:
+    """Write Parquet or CSV (by extension) atomically, with pinned options so output is reproducible."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITABLE:
+        raise OutputError(f"{path.name}: cannot write '{suffix or '(none)'}' (use .parquet or .csv)")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path.name}: exists already; choose a new output path")
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    try:
+        with atomic_file(path) as tmp:
+            if suffix in PARQUET_SUFFIXES:
+                write_parquet(table, tmp)
+            else:
+                pacsv.write_csv(table, tmp, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+    except OSError as exc:
+        raise OutputError(f"{path.name}: could not be written ({exc.strerror or type(exc).__name__})") from None
+    return path
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Parquet with pinned writer options, so the same table always gives the same bytes."""
+    pq.write_table(
+        table,
+        path,
+        compression="zstd",
+        compression_level=3,
+        use_dictionary=True,
+        write_statistics=True,
+        version="2.6",
+        data_page_version="1.0",
+    )
+
+
+def _read_parquet(path: Path, columns: list[str] | None) -> pa.Table:
+    try:
+        schema = pq.read_schema(path)
+        if columns is not None:
+            require_columns(pa.table({n: [] for n in schema.names}), columns, source=path.name)
+        return pq.read_table(path, columns=columns)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError):
+        raise InputError(f"{path.name}: is not a readable Parquet file (truncated or damaged?)") from None
+
+
+def _read_csv(path: Path, columns: list[str] | None) -> ReadResult:
+    dialect = sniff_csv(path)
+    header = _header(path, dialect)
+    duplicates = [name for name, n in Counter(header).items() if n > 1]
+    if duplicates:
+        raise InputError(f"{path.name}: duplicate column name(s) {', '.join(repr(d) for d in duplicates)}")
+    if columns is not None:
+        require_columns(pa.table({n: [] for n in header}), columns, source=path.name)
+    bad_lines: list[int] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad_lines.append(row.number if row.number is not None else -1)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=dialect.encoding, use_threads=False, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                delimiter=dialect.delimiter, newlines_in_values=False, invalid_row_handler=on_invalid
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=True,
+                null_values=[""],
+                include_columns=columns,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        raise InputError(f"{path.name}: could not be parsed as CSV (delimiter '{dialect.delimiter}')") from None
+    if dialect.has_bom and table.num_columns:
+        table = table.rename_columns([c.lstrip("\ufeff") for c in table.column_names])
+    return ReadResult(table, bad_lines, dialect)
+
+
+def _read_pyreadstat(path: Path, suffix: str, columns: list[str] | None) -> pa.Table:
+    import pyreadstat
+
+    reader = {".dta": pyreadstat.read_dta, ".sav": pyreadstat.read_sav, ".sas7bdat": pyreadstat.read_sas7bdat,
+              ".xpt": pyreadstat.read_xport}[suffix]
+    try:
+        frame, _meta = reader(str(path), usecols=columns)
+    except Exception:  # pyreadstat raises its own ReadstatError/PyreadstatError with file details
+        raise InputError(f"{path.name}: is not a readable {suffix[1:]} file") from None
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _header(path: Path, dialect: CsvDialect) -> list[str]:
+    with open(path, encoding=dialect.encoding, errors="replace", newline="") as handle:
+        first = handle.readline().lstrip("\ufeff").rstrip("\r\n")
+    return [name.strip().strip('"') for name in first.split(dialect.delimiter)]
+
+
+def _decodes_as_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 22):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _single_byte_encoding(path: Path) -> str:
+    """cp1252 where every byte is defined in it (Windows exports), else latin-1 (which decodes anything)."""
+    undefined = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            if undefined.intersection(chunk):
+                return "latin-1"
+    return "cp1252"
+
+
+def _count_outside_quotes(line: str, delimiter: str) -> int:
+    count, quoted = 0, False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delimiter and not quoted:
+            count += 1
+    return count
