@@ -1,0 +1,115 @@
+"""Education outcomes from year-9 grades: eligibility for upper secondary and meritvärde, exactly as Skolverket defines them.
+
+Rules (Skolverket; domain.md §3.1–3.2):
+- pass = E or better on the A–F scale (Lgr11), G or better on the old IG/G/VG/MVG scale; F, IG and `-` are not passes;
+- every national programme: pass in Swedish or Swedish as a second language (SV/SVA), English (EN) and mathematics (MA);
+- yrkesprogram: those three plus at least 5 other passed subjects (8 in all);
+- högskoleförberedande programmes: those three plus 9 other passed subjects (12 in all), where for Ekonomi, Humanistiska
+  and Samhällsvetenskap the 9 include GE, HI, RE and SH, for Naturvetenskap and Teknik they include BI, FY and KE, and
+  for Estetiska any 9 count;
+- leavers before 2011 (before Gy11): pass in SV/SVA, EN and MA only, for every programme;
+- meritvärde: the 16 best grade values plus a modern language (M1/M2, the better one) as a 17th (max 340); on the old
+  scale the 16 best (max 320). Values A 20, B 17.5, C 15, D 12.5, E 10, F 0; MVG 20, VG 15, G 10, IG 0; `-` 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Year of leaving year 9 from which the Gy11 eligibility rules apply (entry to upper secondary in autumn 2011).
+GY11_FIRST_YEAR = 2011
+
+CORE_SWEDISH = ("SV", "SVA")
+CORE_OTHER = ("EN", "MA")
+SOCIAL_SCIENCES = ("GE", "HI", "RE", "SH")
+NATURAL_SCIENCES = ("BI", "FY", "KE")
+MODERN_LANGUAGES = ("M1", "M2")
+SUBJECTS = ("SV", "SVA", "EN", "MA", "BI", "FY", "KE", "TK", "GE", "HI", "RE", "SH", "BL", "HKK", "IDH", "MU",
+            "SL", "M1", "M2")
+
+GRADE_VALUES = {
+    "A": 20.0, "B": 17.5, "C": 15.0, "D": 12.5, "E": 10.0, "F": 0.0, "-": 0.0,
+    "MVG": 20.0, "VG": 15.0, "G": 10.0, "IG": 0.0,
+}
+PASSING = frozenset({"A", "B", "C", "D", "E", "MVG", "VG", "G"})
+OLD_SCALE = frozenset({"MVG", "VG", "G", "IG"})
+
+OUTPUT_COLUMNS = ("id", "year", "yrkesprogram", "ekonomi_humanistiska_samhall", "naturvetenskap_teknik",
+                  "estetiska", "meritvarde")
+
+
+def eligibility(grades: pd.DataFrame) -> pd.DataFrame:
+    """One row per `id`: eligibility per programme type and meritvärde, from a long frame of year-9 grades.
+
+    `grades` has columns `id`, `year` (year of leaving year 9), `subject` (Skolverket codes, see SUBJECTS) and `grade`
+    (A–F, `-`, or IG/G/VG/MVG). A pupil's latest leaving year counts; a subject graded twice that year counts once, with
+    its best grade. Subjects outside SUBJECTS (e.g. other languages) count as "other subjects" like any other.
+    """
+    missing = [c for c in ("id", "year", "subject", "grade") if c not in grades.columns]
+    if missing:
+        raise KeyError(f"eligibility() needs columns {missing}")
+    frame = grades[["id", "year", "subject", "grade"]].dropna(subset=["id", "year", "subject"])
+    frame = frame.assign(subject=frame["subject"].astype(str).str.strip().str.upper(),
+                         grade=frame["grade"].astype("string").str.strip().str.upper().fillna("-"),
+                         year=frame["year"].astype("int64"))
+    latest = frame.groupby("id", sort=False)["year"].transform("max")
+    frame = frame[frame["year"] == latest]
+
+    id_codes, ids = pd.factorize(frame["id"], sort=True)
+    subject_codes, subjects = pd.factorize(frame["subject"], sort=True)
+    subjects = subjects.to_numpy(dtype=object)
+    grade = frame["grade"]
+    values = grade.map(GRADE_VALUES).fillna(0.0).to_numpy(dtype=float)
+    passes = grade.isin(PASSING).to_numpy()
+    old = grade.isin(OLD_SCALE).to_numpy()
+
+    shape = (len(ids), len(subjects))
+    best = np.full(shape, -1.0)                      # best grade value per pupil and subject; -1 = not graded
+    np.maximum.at(best, (id_codes, subject_codes), values)
+    passed = np.zeros(shape, dtype=bool)
+    np.logical_or.at(passed, (id_codes, subject_codes), passes)
+    any_old = np.zeros(len(ids), dtype=bool)
+    np.logical_or.at(any_old, id_codes, old)
+    year = np.zeros(len(ids), dtype=np.int64)
+    np.maximum.at(year, id_codes, frame["year"].to_numpy())
+
+    def column(names: tuple[str, ...]) -> np.ndarray:
+        index = [i for i, s in enumerate(subjects) if s in names]
+        return passed[:, index] if index else np.zeros((len(ids), 0), dtype=bool)
+
+    core = column(CORE_SWEDISH).any(axis=1) & column(("EN",)).any(axis=1) & column(("MA",)).any(axis=1)
+    other_index = [i for i, s in enumerate(subjects) if s not in CORE_SWEDISH + CORE_OTHER]
+    others = passed[:, other_index].sum(axis=1)
+    gy11 = year >= GY11_FIRST_YEAR
+
+    yrkes = np.where(gy11, core & (others >= 5), core)
+    social = column(SOCIAL_SCIENCES).sum(axis=1) == len(SOCIAL_SCIENCES)
+    natural = column(NATURAL_SCIENCES).sum(axis=1) == len(NATURAL_SCIENCES)
+    preparatory = core & (others >= 9)
+    result = pd.DataFrame({
+        "id": np.asarray(ids),
+        "year": year,
+        "yrkesprogram": yrkes,
+        "ekonomi_humanistiska_samhall": np.where(gy11, preparatory & social, core),
+        "naturvetenskap_teknik": np.where(gy11, preparatory & natural, core),
+        "estetiska": np.where(gy11, preparatory, core),
+        "meritvarde": _meritvarde(best, subjects, any_old),
+    })
+    return result
+
+
+def _meritvarde(best: np.ndarray, subjects: np.ndarray, old_scale: np.ndarray) -> np.ndarray:
+    """16 best values plus the better modern language as a 17th (A–F scale); 16 best only on the old scale."""
+    language_index = [i for i, s in enumerate(subjects) if s in MODERN_LANGUAGES]
+    values = np.where(best < 0, 0.0, best)
+    language = values[:, language_index].max(axis=1) if language_index else np.zeros(len(values))
+    graded_language = (best[:, language_index] >= 0).any(axis=1) if language_index else np.zeros(len(values), bool)
+    # The 17th is the better modern language; it leaves the pool of the 16 best (the other one may stay in it).
+    pool = values.copy()
+    if language_index:
+        which = np.array(language_index)[np.argmax(values[:, language_index], axis=1)]
+        take = graded_language & ~old_scale
+        pool[np.flatnonzero(take), which[take]] = 0.0
+    sixteen = -np.sort(-pool, axis=1)[:, :16].sum(axis=1)
+    return np.where(old_scale, sixteen, sixteen + np.where(graded_language, language, 0.0))

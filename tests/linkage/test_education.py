@@ -1,0 +1,116 @@
+"""Eligibility for upper secondary and meritvärde, checked against Skolverket's rules case by case."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from linkage.outcomes import eligibility
+from linkage.outcomes.education import SUBJECTS
+
+OTHERS = ["BI", "FY", "KE", "TK", "GE", "HI", "RE", "SH", "BL", "HKK", "IDH", "MU", "SL"]
+
+
+def grades(pupils: dict[str, tuple[int, dict[str, str]]]) -> pd.DataFrame:
+    rows = [dict(id=pid, year=year, subject=s, grade=g) for pid, (year, marks) in pupils.items() for s, g in marks.items()]
+    return pd.DataFrame(rows)
+
+
+def one(marks: dict[str, str], year: int = 2016) -> pd.Series:
+    return eligibility(grades({"p": (year, marks)})).iloc[0]
+
+
+def core(swedish: str = "SV") -> dict[str, str]:
+    return {swedish: "E", "EN": "E", "MA": "E"}
+
+
+def test_vocational_needs_the_three_core_subjects_plus_five_others():
+    assert one(core() | {s: "E" for s in OTHERS[:5]}).yrkesprogram
+    assert not one(core() | {s: "E" for s in OTHERS[:4]}).yrkesprogram
+
+
+def test_swedish_as_a_second_language_counts_as_swedish():
+    assert one(core("SVA") | {s: "E" for s in OTHERS[:5]}).yrkesprogram
+
+
+@pytest.mark.parametrize("failed", ["SV", "EN", "MA"])
+@pytest.mark.parametrize("grade", ["F", "-"])
+def test_a_fail_or_dash_in_a_core_subject_means_no_eligibility(failed, grade):
+    marks = core() | {s: "A" for s in OTHERS}
+    marks[failed] = grade
+    row = one(marks)
+    assert not (row.yrkesprogram or row.estetiska or row.naturvetenskap_teknik or row.ekonomi_humanistiska_samhall)
+
+
+def test_higher_education_preparatory_programmes_need_nine_others_with_programme_subjects():
+    nine_without_science = ["GE", "HI", "RE", "SH", "TK", "BL", "HKK", "IDH", "MU"]
+    row = one(core() | {s: "C" for s in nine_without_science})
+    assert row.estetiska and row.ekonomi_humanistiska_samhall and not row.naturvetenskap_teknik
+
+    nine_without_civics = ["BI", "FY", "KE", "TK", "GE", "HI", "RE", "BL", "HKK"]
+    row = one(core() | {s: "C" for s in nine_without_civics})
+    assert row.estetiska and row.naturvetenskap_teknik and not row.ekonomi_humanistiska_samhall
+
+    row = one(core() | {s: "C" for s in OTHERS[:8]})
+    assert row.yrkesprogram and not row.estetiska
+
+
+def test_before_gy11_only_swedish_english_and_mathematics_were_required():
+    row = one({"SV": "G", "EN": "G", "MA": "G", "BI": "IG"}, year=2010)
+    assert row.yrkesprogram and row.estetiska and row.naturvetenskap_teknik
+    assert not one({"SV": "G", "EN": "IG", "MA": "MVG"}, year=2010).yrkesprogram
+    # From 2011 the Gy11 rule applies, whatever the grading scale.
+    assert not one({"SV": "G", "EN": "G", "MA": "G"}, year=2011).yrkesprogram
+
+
+def test_meritvarde_is_sixteen_best_plus_modern_language_as_seventeenth():
+    marks = {s: "A" for s in ["SV", "EN", "MA"] + OTHERS} | {"M1": "A"}
+    assert one(marks).meritvarde == 340
+    marks = {s: "E" for s in ["SV", "EN", "MA"] + OTHERS} | {"M1": "C", "M2": "A"}
+    # 16 subjects at E plus the better language (A = 20) as 17th; the other language (C) competes for the 16 best.
+    assert one(marks).meritvarde == 15 + 15 * 10 + 20
+    assert one({"SV": "B", "EN": "D", "MA": "F"}).meritvarde == 17.5 + 12.5
+
+
+def test_old_scale_meritvarde_is_sixteen_best_max_320():
+    marks = {s: "MVG" for s in ["SV", "EN", "MA"] + OTHERS + ["M1"]}
+    assert one(marks, year=2010).meritvarde == 320
+
+
+def test_latest_leaving_year_counts_and_a_duplicate_subject_counts_once_with_its_best_grade():
+    frame = grades({"p": (2015, core() | {s: "F" for s in OTHERS})})
+    retake = pd.DataFrame([dict(id="p", year=2016, subject=s, grade="E") for s in ["SV", "EN", "MA"] + OTHERS[:5]]
+                          + [dict(id="p", year=2016, subject="BI", grade="F")])
+    row = eligibility(pd.concat([frame, retake])).iloc[0]
+    assert row.year == 2016 and row.yrkesprogram
+
+
+def test_one_row_per_pupil():
+    frame = grades({"a": (2016, core()), "b": (2016, core("SVA")), "c": (2017, {"EN": "A"})})
+    result = eligibility(pd.concat([frame, frame]))
+    assert sorted(result["id"]) == ["a", "b", "c"]
+    assert list(result.columns) == ["id", "year", "yrkesprogram", "ekonomi_humanistiska_samhall",
+                                    "naturvetenskap_teknik", "estetiska", "meritvarde"]
+
+
+marks_strategy = st.dictionaries(st.sampled_from(SUBJECTS), st.sampled_from(list("ABCDEF-")), min_size=1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(marks=marks_strategy, subject=st.sampled_from(SUBJECTS))
+def test_raising_a_grade_to_a_pass_never_removes_eligibility_or_lowers_the_meritvarde(marks, subject):
+    before = one(marks)
+    after = one(marks | {subject: "A"})
+    for column in ["yrkesprogram", "ekonomi_humanistiska_samhall", "naturvetenskap_teknik", "estetiska"]:
+        assert after[column] >= before[column]
+    assert after.meritvarde >= before.meritvarde
+    assert 0 <= after.meritvarde <= 340
+
+
+@settings(max_examples=200, deadline=None)
+@given(marks=marks_strategy)
+def test_preparatory_eligibility_implies_vocational(marks):
+    row = one(marks)
+    assert row.yrkesprogram >= row.estetiska >= max(row.naturvetenskap_teknik, row.ekonomi_humanistiska_samhall)
