@@ -1,0 +1,49 @@
+"""Code columns (ICD-10-SE, ATC, register codes) tested once per distinct value, then mapped back to the rows.
+
+Registers hold millions of rows but a few thousand distinct codes, so every test runs on the distinct values.
+Membership of a code group ("F10-F19", "X60-X84", the prefix "N05A") is `codebooks.match_codes`, the one rule the
+codebooks document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from codebooks import match_codes
+
+#: Text that reads as "yes" in a boolean register column (1/0 in files, True/False once typed).
+TRUE_TEXT = ("1", "TRUE", "1.0")
+
+
+class CodeColumn:
+    """A column factorised once; `within`, `equals` and `true` answer per row from the distinct values."""
+
+    def __init__(self, values: pd.Series) -> None:
+        self._rows, uniques = pd.factorize(values, use_na_sentinel=True)
+        # Distinct values only (a few thousand codes against millions of rows).
+        self._text = [str(u).strip().upper() for u in uniques]
+
+    def _per_row(self, hit: list[bool] | np.ndarray) -> np.ndarray:
+        # A missing value (factorised to -1) picks the appended False.
+        return np.append(np.asarray(hit, dtype=bool), False)[self._rows]
+
+    def within(self, ranges: Iterable[str]) -> np.ndarray:
+        """Rows whose code falls in any of `ranges` ("F10-F19", "X60-X84", or a single prefix "N05A")."""
+        return self._per_row(match_codes(pa.array(self._text, type=pa.string()), ranges))
+
+    def equals(self, codes: Iterable[str]) -> np.ndarray:
+        """Rows whose value is one of `codes` exactly (after trimming)."""
+        wanted = {str(c).strip().upper() for c in codes}
+        return self._per_row([text in wanted for text in self._text])
+
+    def true(self) -> np.ndarray:
+        """Rows whose value reads as yes (1, true)."""
+        return self.equals(TRUE_TEXT)
+
+    def text(self) -> pd.Series:
+        """The trimmed, upper-cased values per row as strings (<NA> where missing)."""
+        return pd.Series(pd.array(np.array([*self._text, pd.NA], dtype=object)[self._rows], dtype="string"))
