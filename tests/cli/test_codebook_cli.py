@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import assert_one_line_error, run_cli
+from reglink_testing import assert_one_line_error, run_cli
 
 # Skatteverket's test personnummer (never assigned to a real person).
 GOOD = """\

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from conftest import assert_one_line_error, run_cli
+from reglink_testing import assert_one_line_error, run_cli
 
 from pseudonym.keys import MIN_SCRYPT_N, create_key_file, open_key_file
 

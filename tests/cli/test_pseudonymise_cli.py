@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import assert_one_line_error, run_cli
+from reglink_testing import assert_one_line_error, run_cli
 
 from pseudonym.keys import MIN_SCRYPT_N, create_key_file
 from pseudonym.pseudonyms import pseudonymise

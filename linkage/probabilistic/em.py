@@ -1,0 +1,175 @@
+"""Unsupervised estimation of m, u and the match prior (no labels), in the order Splink uses.
+
+1. u (the level shares among non-matches) from pairs of records taken at random, which are almost all
+   non-matches: the exact level from the value counts of both tables (the share of all pairs that agree),
+   the other levels from random pairs of values (`blocking.random_pairs`).
+2. m by expectation–maximisation with u held fixed, one session per blocking pass on the pairs that
+   agree on it, that pass's own fields left out (as missing). Blocking breaks conditional independence:
+   candidate non-matches agree on the blocked fields by construction, and an EM over all candidates at
+   once splits them by pass, or by a common first name, instead of into matches and non-matches. A
+   field's m averages the sessions that estimate it, weighted by their expected matches; a field no
+   session estimates (blocked in every pass) gets m from one EM over all candidates.
+3. The prior share of matches among the candidates, by EM with m and u fixed.
+
+EM runs on the table of distinct comparison patterns with their counts — a sufficient statistic for the
+conditional-independence model — so every candidate pair counts (no sampling) while memory grows only
+with the number of distinct patterns. A missing level drops out of its field's likelihood.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from linkage.probabilistic.compare import MISSING
+from linkage.probabilistic.config import Comparison, LinkConfigError
+from linkage.probabilistic.model import FieldModel, Model
+
+#: Added to each level's expected count so a level never seen in one class gets a small, finite weight.
+PSEUDOCOUNT = 0.5
+MAX_ITERATIONS = 1000
+TOLERANCE = 1e-7
+#: A session needs this many comparisons besides its pass's own fields, or it says too little about m.
+MIN_SESSION_COMPARISONS = 2
+
+
+class PatternCounts:
+    """Distinct comparison patterns and their counts, accumulated chunk by chunk."""
+
+    def __init__(self, comparisons: Sequence[Comparison]):
+        self.radix = [len(c.levels) + 1 for c in comparisons]  # +1: missing is stored as 0
+        if np.prod(np.array(self.radix, dtype=float)) >= 2.0**62:
+            raise LinkConfigError("config: comparisons: too many comparisons and levels to count patterns")
+        self.base = np.cumprod([1, *self.radix[:-1]]).astype(np.int64)
+        self.codes = np.zeros(0, dtype=np.int64)
+        self.counts = np.zeros(0, dtype=np.int64)
+
+    def add(self, levels: np.ndarray) -> None:
+        codes = (levels.astype(np.int64) + 1) @ self.base
+        merged, inverse = np.unique(np.concatenate([self.codes, codes]), return_inverse=True)
+        weights = np.concatenate([self.counts, np.ones(len(codes), dtype=np.int64)])
+        self.codes, self.counts = merged, np.bincount(inverse, weights=weights).astype(np.int64)
+
+    def patterns(self) -> np.ndarray:
+        """The distinct patterns as levels (patterns × comparisons, -1 missing)."""
+        return np.stack([(self.codes // b) % r - 1 for b, r in zip(self.base, self.radix)], axis=1)
+
+
+class Training:
+    """Pattern counts for the EM: all candidates, and per blocking pass the pairs agreeing on it."""
+
+    def __init__(self, comparisons: Sequence[Comparison], passes: Sequence[Sequence[str]]):
+        self.comparisons = tuple(comparisons)
+        self.blocked = [np.array([c.field in fields for c in comparisons], dtype=bool) for fields in passes]
+        self.pooled = PatternCounts(comparisons)
+        self.sessions = [PatternCounts(comparisons) for _ in passes]
+
+    def add(self, levels: np.ndarray, agreement: np.ndarray) -> None:
+        """Count a chunk of candidates: their levels, and which passes each agrees on (pairs × passes)."""
+        self.pooled.add(levels)
+        for number, (blocked, counts) in enumerate(zip(self.blocked, self.sessions)):
+            rows = agreement[:, number]
+            if rows.any() and (~blocked).sum() >= MIN_SESSION_COMPARISONS:
+                session = levels[rows]
+                session[:, blocked] = MISSING
+                counts.add(session)
+
+    def fit(self, exact_shares: Sequence[float], random_levels: Sequence[np.ndarray]) -> Model:
+        """u from the share of all pairs agreeing exactly and the levels of random pairs (per comparison);
+        m from the pass sessions (else all candidates); then the prior."""
+        sizes = [len(c.levels) for c in self.comparisons]
+        u = [_u(share, levels, size) for share, levels, size in zip(exact_shares, random_levels, sizes)]
+        sessions = [(~blocked, _em(counts, sizes, u)) for blocked, counts in zip(self.blocked, self.sessions)
+                    if counts.counts.sum()]
+        m: list[np.ndarray] = []
+        pooled: _Fit | None = None
+        for f in range(len(sizes)):
+            used = [(s.matches, s.m[f]) for free, s in sessions if free[f] and s.matches > 0]
+            if used:
+                m.append(sum(w * v for w, v in used) / sum(w for w, _ in used))
+            else:
+                pooled = pooled or _em(self.pooled, sizes, u)
+                m.append(pooled.m[f])
+        prior = _Mixture(self.pooled, sizes).fit(np.concatenate(m), np.concatenate(u), 0.5, fixed=True)
+        fits = [s for _, s in sessions] + ([pooled] if pooled else []) + [prior]
+        fields = tuple(FieldModel(c.field, c.method, c.thresholds, c.levels, tuple(map(float, mf)),
+                                  tuple(map(float, uf))) for c, mf, uf in zip(self.comparisons, m, u))
+        return Model(prior.prior, fields, sum(f.iterations for f in fits), all(f.converged for f in fits))
+
+
+def _u(exact_share: float, levels: np.ndarray, size: int) -> np.ndarray:
+    """u of one comparison: exact from value counts (rare agreements are estimated exactly), the other
+    levels sharing the rest as they do among the random pairs (smoothed)."""
+    exact = min(max(exact_share, 1e-9), 1 - 1e-9)
+    others = np.bincount(levels[levels > 0].astype(np.int64), minlength=size)[1:] + PSEUDOCOUNT
+    return np.r_[exact, (1 - exact) * others / others.sum()]
+
+
+@dataclass(frozen=True)
+class _Fit:
+    prior: float
+    m: list[np.ndarray]
+    matches: float  # expected number of matching pairs
+    iterations: int
+    converged: bool
+    log_likelihood: float
+
+
+def _em(counts: PatternCounts, sizes: list[int], u: list[np.ndarray]) -> _Fit:
+    """m and the prior of the two-class mixture over counted patterns, u fixed.
+
+    EM finds a local maximum, so it runs from two starts and keeps the likelier fit: (1) matches mostly
+    agree exactly; (2) the pairs that disagree on at most one present field are the matches.
+    """
+    mixture, u_flat = _Mixture(counts, sizes), np.concatenate(u)
+    first = mixture.fit(np.concatenate([np.r_[0.9, np.full(k - 1, 0.1 / (k - 1))] for k in sizes]), u_flat, 0.5)
+    agreeing = mixture.n * (mixture.disagreements <= 1)
+    prior = float(np.clip(agreeing.sum() / max(mixture.n.sum(), 1), 0.01, 0.99))
+    second = mixture.fit(mixture.estimate(agreeing), u_flat, prior)
+    return first if first.log_likelihood >= second.log_likelihood else second
+
+
+class _Mixture:
+    """Counted patterns as slots into one flat parameter vector (all fields' levels, then one slot of weight
+    0 for missing), so each EM iteration is a gather and a bincount whatever the number of fields."""
+
+    def __init__(self, counts: PatternCounts, sizes: list[int]):
+        patterns = counts.patterns()
+        self.n, self.sizes = counts.counts.astype(float), sizes
+        self.offsets = np.cumsum([0, *sizes[:-1]])
+        self.slots = np.where(patterns == MISSING, sum(sizes), patterns + self.offsets)
+        self.disagreements = (patterns == np.array(sizes) - 1).sum(axis=1)  # the last level: different
+
+    def fit(self, m: np.ndarray, u: np.ndarray, prior: float, *, fixed: bool = False) -> _Fit:
+        """EM for the prior and (unless `fixed`) m; u stays as given."""
+        n, iterations, converged = self.n, 0, self.n.sum() == 0
+        match = n * prior
+        while not converged and iterations < MAX_ITERATIONS:
+            iterations += 1
+            match = n / (1 + np.exp(-self.log_odds(m, u, prior)))
+            new_prior = float(np.clip(match.sum() / n.sum(), 1e-12, 1 - 1e-12))
+            change = abs(new_prior - prior)
+            if not fixed:
+                new_m = self.estimate(match)
+                change, m = max(change, np.abs(new_m - m).max()), new_m
+            prior = new_prior
+            converged = change < TOLERANCE
+        return _Fit(prior, np.split(m, self.offsets[1:]), float(match.sum()), iterations, bool(converged),
+                    self.log_likelihood(m, u, prior))
+
+    def log_odds(self, m: np.ndarray, u: np.ndarray, prior: float) -> np.ndarray:
+        return np.log(prior / (1 - prior)) + np.r_[np.log(m) - np.log(u), 0.0][self.slots].sum(axis=1)
+
+    def log_likelihood(self, m: np.ndarray, u: np.ndarray, prior: float) -> float:
+        log_m = np.r_[np.log(m), 0.0][self.slots].sum(axis=1) + np.log(prior)
+        log_u = np.r_[np.log(u), 0.0][self.slots].sum(axis=1) + np.log(1 - prior)
+        return float((self.n * np.logaddexp(log_m, log_u)).sum())
+
+    def estimate(self, weight: np.ndarray) -> np.ndarray:
+        """Level shares per field from (expected) counts of the patterns, missing excluded, smoothed."""
+        total = sum(self.sizes)
+        expected = np.bincount(self.slots.ravel(), weights=np.repeat(weight, self.slots.shape[1]),
+                               minlength=total + 1)[:total] + PSEUDOCOUNT
+        return expected / np.repeat(np.add.reduceat(expected, self.offsets), self.sizes)
