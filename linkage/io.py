@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,14 +138,20 @@ def write_table(table: pa.Table | pd.DataFrame, path: Path | str, *, overwrite: 
     return path
 
 
-def write_parquet(table: pa.Table, path: Path) -> None:
-    """Parquet with pinned writer options, so the same table always gives the same bytes."""
+def write_parquet(table: pa.Table, path: Path, *, unique_columns: Iterable[str] = ()) -> None:
+    """Parquet with pinned writer options, so the same table always gives the same bytes.
+
+    Columns in `unique_columns` (identifiers, row numbers: nearly every value distinct) skip dictionary pages,
+    which would only cost time there.
+    """
+    unique = set(unique_columns)
+    dictionary = [name for name in table.column_names if name not in unique]
     pq.write_table(
         table,
         path,
         compression="zstd",
-        compression_level=3,
-        use_dictionary=True,
+        compression_level=1,
+        use_dictionary=dictionary or False,
         write_statistics=True,
         version="2.6",
         data_page_version="1.0",

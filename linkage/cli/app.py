@@ -23,6 +23,13 @@ app = typer.Typer(
 #: Messages, progress and summaries go to stderr; stdout carries only what a command is asked to print.
 console = Console(stderr=True, highlight=False)
 
+
+
+def wide_console() -> Console:
+    """The stderr console for tables: piped or captured output has no width of its own, so give tables room."""
+    return console if console.is_terminal else Console(file=sys.stderr, width=130, highlight=False)
+
+
 EXIT_USER_ERROR = 1
 EXIT_INTERNAL = 70
 USER_ERRORS = (ReglinkError, PseudonymError, CodebookError)

@@ -13,7 +13,6 @@ from linkage.errors import InputError
 from linkage.outcomes import (
     concurrent_psychotropics, psychiatric_care, psychotropics, self_harm, substance_related,
 )
-from linkage.synth.health import psychotropic_polypharmacy
 
 
 def persons(**births: str | None) -> pd.DataFrame:
@@ -172,15 +171,6 @@ course = st.tuples(st.sampled_from(list(YEAR16)),
 dispensings = st.lists(course, max_size=8).map(lambda courses: [
     (who, atc, str(np.datetime64(YEAR16[who]) + first + k * gap)) for who, atc, first, gap, n in courses
     for k in range(n)])
-
-
-@settings(max_examples=50, deadline=None)
-@given(dispensings)
-def test_the_rule_is_the_synthetic_worlds_calibration_rule(rows):
-    ours = concurrent_psychotropics(drugs(*rows), PEOPLE)["minst_tva_psykofarmaka_15_16"].to_numpy(bool)
-    world = psychotropic_polypharmacy(PEOPLE.assign(person_id=[0, 1, 2]),
-                                      drugs(*rows).assign(person_id=lambda f: f["id"].map({"a": 0, "b": 1, "c": 2})))
-    assert ours.tolist() == world.tolist()
 
 
 @settings(max_examples=25, deadline=None)

@@ -359,3 +359,9 @@ def test_vectorised_check_digits_equal_the_scalar_ones(numbers):
     matrix = np.array([[int(c) for c in n] for n in numbers], dtype=np.uint8)
     assert check_digits(matrix).tolist() == [check_digit(n) for n in numbers]
     assert check_digits(np.ascontiguousarray(matrix.T).T).tolist() == [check_digit(n) for n in numbers]
+
+
+def test_the_whitespace_table_is_exactly_what_str_strip_removes():
+    from pseudonym.vectorized import _WHITESPACE
+
+    assert set(_WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
