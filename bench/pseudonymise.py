@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 
@@ -63,8 +64,10 @@ def main(rows: int) -> None:
     master = MasterKey.generate()
     key = pseudonyms.project_key(master, PROJECT)
 
-    def reglink(workers: int) -> pd.Series:
-        return pseudonyms.pseudonymise_many(values, master_key=master, project=PROJECT, reference_date=REFERENCE,
+    arrow = pa.array(values, type=pa.string())  # the column as linkage.io reads it from a file
+
+    def reglink(workers: int, column=values) -> pd.Series:
+        return pseudonyms.pseudonymise_many(column, master_key=master, project=PROJECT, reference_date=REFERENCE,
                                             workers=workers)
 
     ours = reglink(1)
@@ -78,6 +81,8 @@ def main(rows: int) -> None:
 
     one = timed(3, lambda: reglink(1))
     two = timed(3, lambda: reglink(2))
+    one_arrow = timed(3, lambda: reglink(1, arrow))
+    two_arrow = timed(3, lambda: reglink(2, arrow))
     c_loop, pseudonyms.hmac_sha256_hex = pseudonyms.hmac_sha256_hex, pseudonyms.python_hmac_sha256_hex
     try:
         fallback = timed(1, lambda: reglink(1))
@@ -91,6 +96,8 @@ def main(rows: int) -> None:
          (baseline_seconds * scale, baseline_cpu * scale)),
         ("reglink pseudonymise_many, 1 worker", one),
         ("reglink pseudonymise_many, 2 workers", two),
+        ("reglink pseudonymise_many, Arrow strings as read from a file, 1 worker", one_arrow),
+        ("reglink pseudonymise_many, Arrow strings as read from a file, 2 workers", two_arrow),
         ("reglink, 1 worker, without the C extension (Python hmac)", fallback),
     ]
     print(f"{rows:,} mixed-format personnummer (12 digits, YYMMDD-NNNC, YYMMDD+NNNC, 10 digits, padded); "
@@ -99,7 +106,8 @@ def main(rows: int) -> None:
     for name, (seconds, cpu) in table:
         rate = rows / seconds
         print(f"{name:<92} {seconds:>7.2f} {rate:>11,.0f} {rate / base_rate:>8.1f}x {cpu:>7.2f} {rows / cpu:>11,.0f}")
-    print(f"second worker: {one[0] / two[0]:.2f}x the one-worker rate")
+    print(f"second worker: {one[0] / two[0]:.2f}x the one-worker rate from Python objects, "
+          f"{one_arrow[0] / two_arrow[0]:.2f}x from Arrow strings")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pseudonym.errors import PseudonymError
 from pseudonym.keys import MasterKey
 from pseudonym.personnummer import KINDS, normalize
-from pseudonym.vectorized import ParsedIds, parse_arrays
+from pseudonym.vectorized import ParsedIds, as_arrow_text, parse_arrays
 
 try:  # the C loop (pseudonym/_hmac.c) is optional; Python's hmac gives the same digits
     from pseudonym._hmac import hmac_sha256_hex as _c_hmac_sha256_hex
@@ -102,8 +102,8 @@ def parse_and_pseudonymise(values: Any, *, key: bytes, reference_date: Reference
     """
     if workers < 1:
         raise PseudonymError("workers must be at least 1")
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.ArrowDtype):
-        values = pa.array(values)  # the Arrow data itself (a ChunkedArray when the column has several chunks)
+    # Once, before the chunks: turning Python objects into Arrow text holds the GIL, the chunks' work does not.
+    values = as_arrow_text(values)
     n = len(values)
     per_row_dates = reference_date is not None and not isinstance(reference_date, date | str | np.datetime64)
     if per_row_dates and len(reference_date) != n:

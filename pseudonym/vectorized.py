@@ -111,7 +111,7 @@ def classify_many(values, *, reference_date=None) -> pd.Series:
 
 def parse_arrays(values, *, reference_date=None) -> ParsedIds:
     """The engine behind `parse_many`: classify and parse a column of identifiers into numpy arrays."""
-    text = _as_arrow_text(values)
+    text = as_arrow_text(values)
     n = len(text)
     ref_y, ref_m, ref_d = _reference_arrays(reference_date, values, n)
     ref_key = ref_y * 10000 + ref_m * 100 + ref_d
@@ -277,7 +277,7 @@ def _right_aligned(trimmed: pa.Array, fits: np.ndarray, n: int) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8)[start:start + n * _WIDTH].reshape(n, _WIDTH)
 
 
-def _as_arrow_text(values) -> pa.Array:
+def as_arrow_text(values) -> pa.Array:
     """A column of identifiers as one pyarrow string array (nulls for missing), by the scalar `as_text` rules."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks else pa.array([], type=values.type)
@@ -295,7 +295,7 @@ def _as_arrow_text(values) -> pa.Array:
             return pa.array(series, type=pa.string(), from_pandas=True)
         except (pa.ArrowTypeError, pa.ArrowInvalid):
             return pa.array([as_text(v) for v in series], type=pa.string())
-    return _as_arrow_text(pa.array(series, from_pandas=True))  # an Arrow-backed Series may give chunks
+    return as_arrow_text(pa.array(series, from_pandas=True))  # an Arrow-backed Series may give chunks
 
 
 def _arrow_text(array: pa.Array) -> pa.Array:
