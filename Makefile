@@ -6,9 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-national clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml pseudonym/_hmac.c
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "reglink needs Python >= 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -21,8 +21,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Performance, printed as tables (never timed unit tests). bench-national generates 1.2M children: minutes.
 bench: $(STAMP)
+	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/pseudonymise.py
+	$(BIN)/python bench/febrl.py
+
+bench-national: $(STAMP)
+	$(BIN)/python bench/synth.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
