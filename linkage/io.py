@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from linkage.atomic import atomic_file
-from linkage.errors import InputError, OutputError
+from linkage.errors import InputError, OutputError, ReglinkError
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 PARQUET_SUFFIXES = {".parquet", ".pq"}
@@ -96,6 +96,17 @@ def require_columns(table: pa.Table | pd.DataFrame, names: list[str], *, source:
             f"{source}: no column {', '.join(repr(m) for m in missing)} "
             f"(columns present: {', '.join(map(str, present))})"
         )
+
+
+def read_text(path: Path | str, *, what: str, error: type[ReglinkError] = InputError) -> str:
+    """A small UTF-8 text file (a configuration, a model, a request), with one-line errors naming it."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path.name}: no such {what}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path.name}: cannot be read as UTF-8 text ({type(exc).__name__})") from None
 
 
 def sniff_csv(path: Path) -> CsvDialect:

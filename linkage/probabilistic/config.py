@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from linkage.errors import ReglinkError
+from linkage.io import read_text
 from linkage.probabilistic.compare import METHODS, level_names
 
 
@@ -129,12 +130,7 @@ def load_config(config: LinkConfig | Mapping[str, Any] | str | Path) -> LinkConf
         return config
     if isinstance(config, (str, Path)):
         path = Path(config)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise LinkConfigError(f"{path.name}: no such configuration file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise LinkConfigError(f"{path.name}: cannot be read ({type(exc).__name__})") from None
+        text = read_text(path, what="configuration file", error=LinkConfigError)
         data, lines = _parse_yaml(text, path.name)
         return _Checker(path.name, lines).config(data)
     return _Checker("config", {}).config(config)

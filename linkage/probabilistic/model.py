@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from linkage.io import read_text
 from linkage.probabilistic.config import LinkConfig, LinkConfigError
 
 FORMAT = "reglink-fellegi-sunter/1"
@@ -119,13 +120,7 @@ class Model:
     @classmethod
     def load(cls, path: Path | str) -> Model:
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise LinkConfigError(f"{path.name}: no such model file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise LinkConfigError(f"{path.name}: cannot be read ({type(exc).__name__})") from None
-        return cls.from_json(text, source=path.name)
+        return cls.from_json(read_text(path, what="model file", error=LinkConfigError), source=path.name)
 
 
 def probability(weight: np.ndarray) -> np.ndarray:
