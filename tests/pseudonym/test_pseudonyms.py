@@ -75,11 +75,20 @@ def test_matches_an_independent_stdlib_computation(master, project, year, month,
     assert many.tolist() == [expected, expected]
 
 
-def test_projects_are_unlinkable_and_deliveries_repeatable():
-    a = pseudonymise(KAT_NUMBER, master_key=KAT_KEY, project="proj-a")
-    assert a == pseudonymise(KAT_NUMBER, master_key=KAT_KEY, project="proj-a")
-    assert a != pseudonymise(KAT_NUMBER, master_key=KAT_KEY, project="proj-b")
-    assert a != pseudonymise(KAT_NUMBER, master_key=MasterKey.generate(), project="proj-a")
+projects = st.from_regex(r"[A-Za-z0-9._-]{1,64}", fullmatch=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(master=st.binary(min_size=32, max_size=32), first=projects, second=projects,
+       year=st.integers(1927, 2025), month=st.integers(1, 12), day=st.integers(1, 28), nnn=st.integers(1, 999))
+def test_projects_are_unlinkable_and_deliveries_repeatable(master, first, second, year, month, day, nnn):
+    canonical = number(f"{year}{month:02d}{day:02d}", nnn)
+    short = f"{canonical[2:8]}-{canonical[8:]}"
+    a = pseudonymise(canonical, master_key=master, project=first)
+    assert a == pseudonymise(short, master_key=master, project=first, reference_date="2026-01-01")
+    if first != second:
+        assert a != pseudonymise(canonical, master_key=master, project=second)
+    assert a != pseudonymise(canonical, master_key=bytes(b ^ 1 for b in master), project=first)
 
 
 @pytest.mark.parametrize("project", ["", "with space", "a/b", "å", "x" * 65, None])
