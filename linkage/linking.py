@@ -1,0 +1,165 @@
+"""The linkage stage over a whole data folder: ingest every register, link deterministically, then
+probabilistically for the records without a usable identifier.
+
+    linked = link_world(data_dir, key=master_key, project="p1", secure_dir=secure)
+    linked.registers["patient"]      # row, pseudonym_id, the register's columns, birth_date, sex, id_kind, link_method
+    linked.for_outcomes("patient")   # linked rows only, keyed by `id`, as linkage.outcomes takes them
+
+The evidence held for the records without a usable identifier is dropped once linkage is done: a LinkedWorld
+keeps none of it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from linkage.changes import load_changes
+from linkage.deterministic import LINK_METHOD, LINK_METHODS, link_deterministic, spine
+from linkage.evidence import EvidenceLinks, link_evidence
+from linkage.ingest import PSEUDONYM, ROW, IngestCounts, Ingested, ingest_register
+from linkage.registers import REGISTERS
+from linkage.registers import registers as catalogue
+from pseudonym.keys import MasterKey
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class LinkedWorld:
+    """The linked registers: `persons` (the spine), `residence`, `registers` (event and unit registers, each with
+    `link_method` where it is about persons), the per-register `counts`, the probabilistic `evidence_links`
+    (pseudonyms and probabilities, no evidence) and `report`, one row per register."""
+
+    persons: pd.DataFrame
+    residence: pd.DataFrame
+    registers: dict[str, pd.DataFrame]
+    counts: dict[str, IngestCounts]
+    rejects: dict[str, Path]
+    duplicate_rows: dict[str, np.ndarray]
+    evidence_links: EvidenceLinks
+    changes: int
+    #: Wall seconds per stage: `ingest <register>`, `deterministic`, `probabilistic`.
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def report(self) -> pd.DataFrame:
+        """Per register: rows read, kept, rejected, duplicates, old numbers mapped, and records by link method."""
+        rows = []
+        for name, counts in self.counts.items():
+            frame = self.registers.get(name)
+            methods = (frame[LINK_METHOD].value_counts().reindex(LINK_METHODS, fill_value=0)
+                       if frame is not None and LINK_METHOD in frame else pd.Series(0, index=list(LINK_METHODS)))
+            rows.append({"register": name, "rows_read": counts.rows_read, "rows_kept": counts.rows_kept,
+                         "rows_rejected": counts.rows_rejected, "duplicates_dropped": counts.duplicates_dropped,
+                         "pseudonymised": counts.pseudonymised, "old_numbers_mapped": counts.old_numbers_mapped,
+                         "without_id": sum(counts.without_id.values()),
+                         **{f"linked_{m}" if m in ("deterministic", "probabilistic") else m: int(methods[m])
+                            for m in LINK_METHODS}})
+        return pd.DataFrame(rows)
+
+    def for_outcomes(self, name: str) -> pd.DataFrame:
+        """Register `name`'s linked records keyed by `id` (the pseudonym), as `linkage.outcomes` takes them;
+        `persons` for the spine."""
+        if name == "persons":
+            return self.persons.rename(columns={PSEUDONYM: "id"})
+        frame = self.registers[name]
+        if LINK_METHOD in frame:
+            frame = frame[frame[LINK_METHOD].isin(["deterministic", "probabilistic"])]
+        return frame.rename(columns={PSEUDONYM: "id"}).reset_index(drop=True)
+
+
+def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, secure_dir: Path | str,
+               registers: Iterable[str] | None = None, columns: dict[str, list[str]] | None = None,
+               probabilistic: bool = True, workers: int = 1, progress: Progress | None = None) -> LinkedWorld:
+    """Ingest the population (spine), residence, personnummer changes and the event registers of `data_dir`
+    (all in the catalogue, or `registers`), link them deterministically on the pseudonym and, unless
+    `probabilistic` is False, link the records without a usable identifier by their evidence.
+
+    `columns` limits the columns kept per register and `workers` ingests batches side by side (see
+    `ingest_register`); rejects go to `secure_dir`.
+    """
+    names = list(registers) if registers is not None else [n for n, r in REGISTERS.items()
+                                                             if r.role in ("events", "units")]
+    steps = ["personnummer changes", "population", "residence", *names, "linkage"]
+    tick = _ticker(steps, progress)
+    columns = columns or {}
+
+    seconds: dict[str, float] = {}
+    tick()
+    changes = load_changes(data_dir)
+    ingested: dict[str, Ingested] = {}
+    for name in ["population", "residence", *[r.name for r in catalogue(names)]]:
+        tick()
+        start = time.perf_counter()
+        ingested[name] = ingest_register(name, data_dir, key=key, project=project,
+                                         changes=None if name == "population" else changes,
+                                         secure_dir=secure_dir, columns=columns.get(name), workers=workers)
+        seconds[f"ingest {name}"] = time.perf_counter() - start
+    tick()
+    start = time.perf_counter()
+    persons = spine(ingested["population"])
+    frames = {name: ing.frame for name, ing in ingested.items() if name not in ("population", "residence")}
+    for name, frame in frames.items():
+        if ingested[name].register.identifier is not None:
+            frame[LINK_METHOD] = link_deterministic(frame, persons)
+    seconds["deterministic"] = time.perf_counter() - start
+    start = time.perf_counter()
+    residence = ingested["residence"].frame
+    evidence = _evidence(ingested, frames)
+    found = link_evidence(evidence if probabilistic else evidence.iloc[:0], persons, residence)
+    _apply(found, evidence, frames)
+    seconds["probabilistic"] = time.perf_counter() - start
+    tick()
+    return LinkedWorld(persons=persons, residence=residence, registers=frames,
+                       counts={name: ing.counts for name, ing in ingested.items()},
+                       rejects={name: ing.rejects for name, ing in ingested.items()},
+                       duplicate_rows={name: ing.duplicate_rows for name, ing in ingested.items()},
+                       evidence_links=found, changes=len(changes), seconds=seconds)
+
+
+def _evidence(ingested: dict[str, Ingested], frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The evidence rows of every event register, with the register's name (and nothing once linked)."""
+    parts = [ing.evidence.assign(register=name) for name, ing in ingested.items()
+             if name in frames and ing.register.identifier is not None and len(ing.evidence)]
+    if not parts:
+        return next(iter(ingested.values())).evidence.assign(register=pd.Series(dtype="string"))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _apply(found: EvidenceLinks, evidence: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> None:
+    """Give the records of linked entities their person's pseudonym and every no-ID record its status."""
+    outcome = found.entities.set_index("group")
+    status = outcome["status"].reindex(evidence["group"].astype("string")).fillna("unlinked").to_numpy()
+    person = outcome[PSEUDONYM].reindex(evidence["group"].astype("string")).to_numpy()
+    for name, frame in frames.items():
+        mine = (evidence["register"] == name).to_numpy()
+        if not mine.any():
+            continue
+        at = pd.Index(frame[ROW].to_numpy()).get_indexer(evidence.loc[mine, ROW].to_numpy())
+        codes = frame[LINK_METHOD].cat.codes.to_numpy().copy()
+        codes[at] = pd.Categorical(status[mine], categories=list(LINK_METHODS)).codes
+        frame[LINK_METHOD] = pd.Categorical.from_codes(codes, categories=list(LINK_METHODS))
+        linked = status[mine] == "probabilistic"
+        if linked.any():
+            column = frame.columns.get_loc(PSEUDONYM)
+            frame.iloc[at[linked], column] = person[mine][linked]
+
+
+def _ticker(steps: list[str], progress: Progress | None) -> Callable[[], None]:
+    done = iter(range(len(steps) + 1))
+
+    def tick() -> None:
+        step = next(done)
+        if progress is not None:
+            progress(step, len(steps), steps[step] if step < len(steps) else "done")
+
+    return tick
+
+
+__all__ = ["LinkedWorld", "link_world"]

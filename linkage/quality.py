@@ -1,0 +1,266 @@
+"""The linkage quality report: per register, records linked deterministically, probabilistically or not at all;
+against a synthetic world's `truth/` when given, precision and recall per register, identifier kind and link
+method, and under-linkage by subgroup (sex, age group, ensamkommande, samordningsnummer, kommun size).
+
+Counts below k (and rates over fewer than k records) are suppressed, as in any table that may leave the secure
+zone (domain.md §7.4). The pipeline never reads `truth/`; only this evaluation does, from the path it is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from linkage.deterministic import LINK_METHOD, LINK_METHODS
+from linkage.errors import InputError
+from linkage.ingest import ID_KIND, PSEUDONYM, ROW
+from linkage.linking import LinkedWorld
+from linkage.outcomes.persons import age_on
+from linkage.registers import register
+
+LINKED = ("deterministic", "probabilistic")
+AGE_GROUPS = ((0, 13, "0-12"), (13, 18, "13-17"), (18, 25, "18-24"), (25, 200, "25+"))
+KOMMUN_SIZES = ("small", "medium", "large")
+TRUTH_FILES = ("records.parquet", "persons.parquet", "errors.parquet")
+_COUNTS = ("records", "linked", "true_links", "false_links", "missed")
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """The report as Markdown for people and as one tidy frame (register, by, group, measure, value, suppressed)."""
+
+    markdown: str
+    table: pd.DataFrame
+
+
+def quality_report(linked: LinkedWorld, truth_dir: Path | str | None = None, k: int = 5) -> QualityReport:
+    """Linkage counts per register and link method; with `truth_dir` also precision, recall and under-linkage."""
+    if k < 1:
+        raise InputError("k (the smallest count shown) must be at least 1")
+    rows = [_method_counts(name, frame) for name, frame in linked.registers.items() if LINK_METHOD in frame]
+    table = pd.concat(rows, ignore_index=True) if rows else _empty()
+    if truth_dir is not None:
+        table = pd.concat([table, _against_truth(linked, _read_truth(Path(truth_dir)))], ignore_index=True)
+    table = _suppress(table, k)
+    return QualityReport(_markdown(linked, table, k, truth_dir is not None), table)
+
+
+# ------------------------------------------------------------------------------------------------ counts
+
+def _method_counts(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Records per identifier kind and link method (no truth needed)."""
+    counts = frame.groupby([ID_KIND, LINK_METHOD], observed=True).size()
+    parts = [_long(name, "link_method", "all", {m: int(counts.xs(m, level=1).sum()) if m in
+                                               counts.index.get_level_values(1) else 0 for m in LINK_METHODS})]
+    for kind, by_method in counts.groupby(level=0, observed=True):
+        values = by_method.droplevel(0).reindex(LINK_METHODS, fill_value=0)
+        parts.append(_long(name, "id_kind", str(kind), {m: int(values[m]) for m in LINK_METHODS}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _long(register_name: str, by: str, group: str, values: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame({"register": register_name, "by": by, "group": group, "measure": list(values),
+                         "value": [float(v) for v in values.values()]})
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({"register": pd.Series(dtype=object), "by": pd.Series(dtype=object),
+                         "group": pd.Series(dtype=object), "measure": pd.Series(dtype=object),
+                         "value": pd.Series(dtype=float)})
+
+
+# ------------------------------------------------------------------------------------------------ truth
+
+@dataclass(frozen=True)
+class _Truth:
+    records: pd.DataFrame
+    persons: pd.DataFrame
+    errors: pd.DataFrame
+
+
+def _read_truth(folder: Path) -> _Truth:
+    missing = [name for name in TRUTH_FILES if not (folder / name).is_file()]
+    if missing:
+        raise InputError(f"{folder.name}: no {missing[0]} (a truth folder of `reglink synth` has "
+                         f"{', '.join(TRUTH_FILES)})")
+    records, persons, errors = (pd.read_parquet(folder / name) for name in TRUTH_FILES)
+    records["dataset"] = records["dataset"].astype(str)
+    return _Truth(records, persons, errors)
+
+
+def _against_truth(linked: LinkedWorld, truth: _Truth) -> pd.DataFrame:
+    """Precision and recall per register, by identifier kind, link method and subgroup of the true person."""
+    population = truth.records[truth.records["dataset"] == "population"]
+    person_of_row = pd.Series(population["person_id"].to_numpy(), index=population["row"].to_numpy())
+    # Persons as positions in the spine, on both sides: integers compare far faster than pseudonyms.
+    spine = pd.Index(linked.persons[PSEUDONYM])
+    position_of = pd.Series(np.arange(len(spine)),
+                            index=person_of_row.reindex(linked.persons[ROW].to_numpy()).to_numpy())
+    people = truth.persons.set_index("person_id")
+    size = _kommun_sizes(people["kommun"])
+    parts = []
+    for name, frame in linked.registers.items():
+        if LINK_METHOD not in frame:
+            continue
+        records = _scored(name, frame, truth, spine, position_of, linked.duplicate_rows.get(name))
+        person = people.reindex(records["person_id"])
+        subgroups = {
+            "id_kind": records["id_kind"],
+            "link_method": records["method"],
+            "sex": person["kon"].map({1: "man", 2: "kvinna"}).fillna("unknown").to_numpy(),
+            "age_group": records["age_group"],
+            "ensamkommande": np.where(person["ensamkommande"].fillna(False).to_numpy(dtype=bool), "yes", "no"),
+            "samordningsnummer": np.where(records["samordningsnummer"], "yes", "no"),
+            "kommun_size": size.reindex(person["kommun"].to_numpy()).fillna("unknown").to_numpy(),
+        }
+        parts.append(_scores(name, "all", pd.Series("all", index=records.index), records))
+        parts += [_scores(name, by, pd.Series(values, index=records.index), records)
+                  for by, values in subgroups.items()]
+    return pd.concat(parts, ignore_index=True) if parts else _empty()
+
+
+def _scored(name: str, frame: pd.DataFrame, truth: _Truth, spine: pd.Index, position_of: pd.Series,
+            duplicates: np.ndarray | None) -> pd.DataFrame:
+    """One row per true record of the register (exact duplicates we dropped left out): who it is, whom we linked
+    it to and how (persons as positions in the spine, -1 for none)."""
+    true = truth.records[truth.records["dataset"] == name]
+    if duplicates is not None and len(duplicates):
+        true = true[~true["row"].isin(duplicates)]
+    at = pd.Index(frame[ROW].to_numpy()).get_indexer(true["row"].to_numpy())
+    found = at >= 0
+    ours = np.full(len(true), -1, dtype=np.int64)
+    method = np.full(len(true), "rejected", dtype=object)
+    kind = np.full(len(true), "rejected", dtype=object)
+    ours[found] = spine.get_indexer(frame[PSEUDONYM])[at[found]]
+    method[found] = np.asarray(frame[LINK_METHOD].astype(str))[at[found]]
+    kind[found] = np.asarray(frame[ID_KIND].astype(str))[at[found]]
+    linked = np.isin(method, LINKED)
+    person = true["person_id"].fillna(-1).to_numpy(dtype=np.int64)
+    truly = position_of.reindex(person).fillna(-1).to_numpy(dtype=np.int64)
+    sam_rows = truth.errors[(truth.errors["dataset"] == name) & (truth.errors["kind"] == "samordningsnummer")]["row"]
+    birth = truth.persons.set_index("person_id")["fodelsedatum"].reindex(person).to_numpy("datetime64[D]")
+    return pd.DataFrame({
+        "person_id": person,
+        "in_spine": truly >= 0,
+        "linked": linked,
+        "correct": linked & (ours == truly) & (truly >= 0),
+        "method": method,
+        "id_kind": kind,
+        "samordningsnummer": true["row"].isin(sam_rows).to_numpy(),
+        "age_group": _age_groups(birth, _event_dates(name, frame, at)),
+    })
+
+
+def _scores(name: str, by: str, groups: pd.Series, records: pd.DataFrame) -> pd.DataFrame:
+    flags = pd.DataFrame({"group": groups.to_numpy(), "records": 1, "linked": records["linked"],
+                          "true_links": records["correct"], "false_links": records["linked"] & ~records["correct"],
+                          "missed": records["in_spine"] & ~records["correct"], "in_spine": records["in_spine"]})
+    counts = flags.groupby("group", sort=True).sum()
+    counts["precision"] = counts["true_links"] / counts["linked"].where(counts["linked"] > 0)
+    counts["recall"] = counts["true_links"] / counts["in_spine"].where(counts["in_spine"] > 0)
+    parts = [_long(name, by, str(group), {m: row[m] for m in (*_COUNTS, "precision", "recall")})
+             .assign(base=[*(row[m] for m in _COUNTS), row["linked"], row["in_spine"]])
+             for group, row in counts.iterrows()]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _event_dates(name: str, frame: pd.DataFrame, at: np.ndarray) -> np.ndarray:
+    """Each true record's reference date where we kept it and its date columns (NaT otherwise)."""
+    out = np.full(len(at), np.datetime64("NaT"), dtype="datetime64[D]")
+    reference = register(name).reference
+    if reference is None or not set(reference.needs) <= set(frame.columns):
+        return out
+    table = pa.table({c: pa.array(frame[c], from_pandas=True) for c in reference.needs})
+    dates = reference.dates(table).to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    out[at >= 0] = dates[at[at >= 0]]
+    return out
+
+
+def _age_groups(birth: np.ndarray, when: np.ndarray) -> np.ndarray:
+    age = age_on(birth, when)
+    groups = np.full(len(age), "unknown", dtype=object)
+    for low, high, label in AGE_GROUPS:
+        groups[(age >= low) & (age < high)] = label
+    return groups
+
+
+def _kommun_sizes(kommun: pd.Series) -> pd.Series:
+    """Each kommun's size class by its number of persons: the thirds of persons in the smallest to largest."""
+    persons = kommun.value_counts().sort_values(kind="stable")
+    share = persons.cumsum() / persons.sum()
+    classes = np.select([share <= 1 / 3, share <= 2 / 3], KOMMUN_SIZES[:2], KOMMUN_SIZES[2])
+    return pd.Series(classes, index=persons.index)
+
+
+# ------------------------------------------------------------------------------------------------ output
+
+def _suppress(table: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Counts from 1 to k-1, and rates over fewer than k records, become NA with `suppressed` set."""
+    rate = table["measure"].isin(["precision", "recall"]).to_numpy()
+    base = table["base"].to_numpy(float) if "base" in table else np.full(len(table), np.nan)
+    size = np.where(rate, np.nan_to_num(base), table["value"].to_numpy(float))
+    hidden = (size < k) & (rate | (size > 0))
+    out = table.drop(columns=["base"], errors="ignore").copy()
+    out["suppressed"] = hidden
+    out.loc[hidden, "value"] = np.nan
+    return out.reset_index(drop=True)
+
+
+def _markdown(linked: LinkedWorld, table: pd.DataFrame, k: int, truth: bool) -> str:
+    lines = ["# Linkage quality", "",
+             f"Counts below {k} are shown as `<{k}`; rates over fewer than {k} records as `–`.", "",
+             "## Records per register", ""]
+    lines += _grid(linked.report.set_index("register").T.astype(float).T, k)
+    links = linked.evidence_links.status_counts()
+    lines += ["", "## Records without a usable identifier", "",
+              (f"Entities (one identifier within its scope) linked probabilistically: "
+               f"{_cell(links['probabilistic'], k)}; ambiguous, left unlinked for clerical review: "
+               f"{_cell(links['ambiguous'], k)}; no candidate above the threshold: {_cell(links['unlinked'], k)}."),
+              ""]
+    by_kind = table[(table["by"] == "id_kind") & table["measure"].isin(LINK_METHODS)]
+    lines += ["## Records by identifier kind and link method", ""]
+    lines += _grid(by_kind.pivot_table(index=["register", "group"], columns="measure", values="value",
+                                       aggfunc="first", dropna=False).reindex(columns=list(LINK_METHODS)), k)
+    if truth:
+        scored = table[table["measure"].isin(["linked", "true_links", "false_links", "missed", "precision",
+                                              "recall"])]
+        for by, title in (("all", "Precision and recall against truth"), ("id_kind", "By identifier kind"),
+                          ("link_method", "By link method")):
+            part = scored[scored["by"] == by]
+            lines += ["", f"## {title}", ""]
+            lines += _grid(part.pivot_table(index=["register", "group"], columns="measure", values="value",
+                                            aggfunc="first", dropna=False)
+                           .reindex(columns=["linked", "true_links", "false_links", "missed", "precision", "recall"]),
+                           k)
+        under = scored[~scored["by"].isin(["all", "id_kind", "link_method"]) & scored["measure"].isin(
+            ["missed", "recall"])]
+        lines += ["", "## Under-linkage by subgroup (missed records and recall)", ""]
+        lines += _grid(under.pivot_table(index=["register", "by", "group"], columns="measure", values="value",
+                                         aggfunc="first", dropna=False).reindex(columns=["missed", "recall"]), k)
+    return "\n".join(lines) + "\n"
+
+
+def _grid(frame: pd.DataFrame, k: int) -> list[str]:
+    if frame.empty:
+        return ["(none)"]
+    index_names = [n or "" for n in frame.index.names]
+    header = [*index_names, *map(str, frame.columns)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(index_names)
+                                                           + ["---:"] * len(frame.columns)) + "|"]
+    for key, row in frame.iterrows():
+        keys = key if isinstance(key, tuple) else (key,)
+        cells = [_cell(v, k, rate=str(c) in ("precision", "recall")) for c, v in row.items()]
+        lines.append("| " + " | ".join([*map(str, keys), *cells]) + " |")
+    return lines
+
+
+def _cell(value: float, k: int, *, rate: bool = False) -> str:
+    if value is None or pd.isna(value):
+        return "–" if rate else f"<{k}"
+    if rate:
+        return f"{value:.4f}"
+    return f"{int(value):,}" if (value == 0 or value >= k) else f"<{k}"

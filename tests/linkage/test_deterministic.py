@@ -1,0 +1,92 @@
+"""Deterministic linkage on the pseudonym across every register, the spine, and frames the outcomes take."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from linkage import outcomes
+from linkage.deterministic import LINK_METHODS, link_deterministic, spine
+from linkage.errors import InputError
+from linkage.ingest import Ingested
+from linkage.registers import register
+
+
+def true_pseudonyms(linked, truth, name: str) -> pd.DataFrame:
+    """Per record of `name`: our row, our pseudonym and method, and the true person's pseudonym (via the spine)."""
+    records = truth["records"]
+    population = records[records["dataset"] == "population"].set_index("row")["person_id"]
+    person_pseudonym = pd.Series(linked.persons["pseudonym_id"].to_numpy(dtype=object),
+                                 index=population.reindex(linked.persons["row"].to_numpy()).to_numpy())
+    true = records[records["dataset"] == name].set_index("row")["person_id"]
+    frame = linked.registers[name]
+    return pd.DataFrame({"row": frame["row"].to_numpy(),
+                         "ours": frame["pseudonym_id"].to_numpy(dtype=object, na_value=None),
+                         "method": frame["link_method"].astype(str).to_numpy(),
+                         "truth": person_pseudonym.reindex(true.reindex(frame["row"].to_numpy()).to_numpy())
+                         .to_numpy(dtype=object)})
+
+
+def test_every_personnummer_record_links_to_its_true_person(linked_world, truth):
+    for name, frame in linked_world.registers.items():
+        if register(name).identifier is None:
+            assert "link_method" not in frame
+            continue
+        scored = true_pseudonyms(linked_world, truth, name)
+        deterministic = scored[scored["method"] == "deterministic"]
+        assert len(deterministic) and (deterministic["ours"] == deterministic["truth"]).all(), name
+        pnr = frame["id_kind"].isin(["personnummer", "samordningsnummer"]).to_numpy()
+        assert (scored.loc[pnr, "method"].isin(["deterministic", "not_in_population"])).all(), name
+
+
+def test_the_report_accounts_for_every_kept_record(linked_world):
+    report = linked_world.report.set_index("register")
+    for name, frame in linked_world.registers.items():
+        row = report.loc[name]
+        by_method = (row["linked_deterministic"] + row["linked_probabilistic"] + row["ambiguous"]
+                     + row["unlinked"] + row["not_in_population"])
+        assert by_method == (row["rows_kept"] if "link_method" in frame else 0), name
+        assert row["rows_read"] == row["rows_kept"] + row["rows_rejected"] + row["duplicates_dropped"], name
+    assert report["old_numbers_mapped"].sum() > 0 and report.loc["drugs", "linked_deterministic"] > 0
+
+
+def test_the_spine_has_one_row_per_person_and_no_identifier(linked_world, truth):
+    persons = linked_world.persons
+    assert persons["pseudonym_id"].is_unique and len(persons) == len(truth["persons"])
+    assert not {"personnummer", "fornamn", "efternamn"} & set(persons.columns)
+    twice = Ingested(register("population"), pd.concat([persons.head(2), persons.head(1)], ignore_index=True),
+                     pd.DataFrame(), None, None)
+    with pytest.raises(InputError, match="population: rows .* hold the same person's number"):
+        spine(twice)
+
+
+def test_link_methods_of_a_small_frame():
+    persons = pd.DataFrame({"pseudonym_id": pd.array(["a" * 32, "b" * 32], dtype="string[pyarrow]")})
+    frame = pd.DataFrame({"pseudonym_id": pd.array(["b" * 32, None, "c" * 32, "a" * 32], dtype="string[pyarrow]")})
+    methods = link_deterministic(frame, persons)
+    assert list(methods) == ["deterministic", "unlinked", "not_in_population", "deterministic"]
+    assert list(methods.categories) == list(LINK_METHODS)
+
+
+def test_linked_frames_are_what_the_outcome_functions_take(linked_world):
+    persons = linked_world.for_outcomes("persons")
+    patient = linked_world.for_outcomes("patient")
+    assert set(patient["link_method"].astype(str)) <= {"deterministic", "probabilistic"}
+    assert patient["id"].notna().all()
+    care = outcomes.psychiatric_care(patient, persons)
+    assert len(care) == len(persons) and care["psykiatrisk_vard"].sum() > 0
+    drugs = outcomes.psychotropics(linked_world.for_outcomes("drugs"), persons)
+    assert len(drugs) == len(persons)
+    history = outcomes.placement_history(linked_world.for_outcomes("placement_measure"),
+                                         linked_world.for_outcomes("placement_placement"), persons,
+                                         end_date=date(2025, 12, 31),
+                                         inspections=linked_world.for_outcomes("provider_inspections"))
+    assert history["antal_insatser"].sum() > 0
+    school = outcomes.completed_compulsory_school(linked_world.for_outcomes("grades_year9"), persons)
+    assert school.iloc[:, 1].mean() > 0.5
+    lvm = outcomes.lvm_by_age(linked_world.for_outcomes("lvm_application"),
+                              linked_world.for_outcomes("lvm_emergency"),
+                              linked_world.for_outcomes("lvm_discharge"), persons)
+    assert len(lvm) == len(persons)
