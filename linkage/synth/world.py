@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 
 from linkage.errors import InputError, OutputError
 from linkage.io import write_parquet
+from linkage.registers import REGISTERS
 from linkage.synth import calibration as cal
 from linkage.synth import geography, health, identifiers, lvm, placement, providers as providers_module, timeline
 from linkage.synth.identifiers import KIND_SAMORDNINGSNUMMER, Special, WrittenIds
@@ -59,24 +60,27 @@ SEMICOLON_LATIN1 = FileFormat("csv", ";", "latin-1")
 COMMA_UTF8 = FileFormat("csv", ",", "utf-8")
 QUOTED_UTF8 = FileFormat("csv", ",", "utf-8", quote_text=True)
 
-#: dataset (= codebook name) → (file under the world folder, format), as in the data contract.
-LAYOUT = {
-    "population": ("population/population.parquet", PARQUET),
-    "residence": ("population/residence.parquet", PARQUET),
-    "pnr_changes": ("population/pnr_changes.csv", COMMA_UTF8),
-    "placement_child": ("placement/placement_child.csv", SEMICOLON_LATIN1),
-    "placement_measure": ("placement/placement_measure.csv", SEMICOLON_LATIN1),
-    "placement_placement": ("placement/placement_placement.csv", SEMICOLON_LATIN1),
-    "grades_year9": ("school/grades_year9.csv", SEMICOLON_LATIN1),
-    "upper_secondary": ("school/upper_secondary.parquet", PARQUET),
-    "patient": ("health/patient.parquet", PARQUET),
-    "drugs": ("health/drugs.parquet", PARQUET),
-    "lvm_application": ("lvm/lvm_application.csv", SEMICOLON_LATIN1),
-    "lvm_emergency": ("lvm/lvm_emergency.csv", SEMICOLON_LATIN1),
-    "lvm_discharge": ("lvm/lvm_discharge.csv", SEMICOLON_LATIN1),
-    "providers": ("providers/providers.csv", QUOTED_UTF8),
-    "provider_inspections": ("providers/provider_inspections.csv", COMMA_UTF8),
+#: How the world writes each dataset (= codebook name), as in the data contract.
+FORMATS = {
+    "population": PARQUET,
+    "residence": PARQUET,
+    "pnr_changes": COMMA_UTF8,
+    "placement_child": SEMICOLON_LATIN1,
+    "placement_measure": SEMICOLON_LATIN1,
+    "placement_placement": SEMICOLON_LATIN1,
+    "grades_year9": SEMICOLON_LATIN1,
+    "upper_secondary": PARQUET,
+    "patient": PARQUET,
+    "drugs": PARQUET,
+    "lvm_application": SEMICOLON_LATIN1,
+    "lvm_emergency": SEMICOLON_LATIN1,
+    "lvm_discharge": SEMICOLON_LATIN1,
+    "providers": QUOTED_UTF8,
+    "provider_inspections": COMMA_UTF8,
 }
+#: dataset → (file under the world folder, format); the path is the register catalogue's, so there is one list.
+LAYOUT = {name: (REGISTERS[name].path, fmt) for name, fmt in FORMATS.items()}
+
 #: Identifier mess per register (domain.md §1, synth task): typo rate, duplicate-row rate.
 TYPOS = {"placement": 0.008, "grades_year9": 0.005, "upper_secondary": 0.004, "patient": 0.005, "drugs": 0.005,
          "lvm": 0.006}
