@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 import codebooks
 from linkage.errors import InputError
-from linkage.io import read_table
+from linkage.io import read_whole_table
 from linkage.registers import register
 from pseudonym.personnummer import KINDS
 from pseudonym.vectorized import parse_arrays
@@ -102,11 +102,8 @@ def load_changes(data_dir: Path | str) -> Changes:
     """
     entry = register("pnr_changes")
     path = entry.file(data_dir)
-    read = read_table(path)
-    if read.bad_lines:
-        raise InputError(f"{path.name}: line {read.bad_lines[0]}: wrong number of fields "
-                         f"({len(read.bad_lines)} such line(s))")
-    report = codebooks.validate(read.table, entry.codebook)
+    table = read_whole_table(path)
+    report = codebooks.validate(table, entry.codebook)
     if not report.ok:
         issue = report.issues[0]
         where = f"row {issue.rows[0]}, " if issue.rows else ""
@@ -116,7 +113,7 @@ def load_changes(data_dir: Path | str) -> Changes:
     for column in ("gammalt_personnr", "nytt_personnr"):
         # 12 digits by the codebook's pattern: no century to infer, so no reference date (a number's date may
         # lie after the change when Skatteverket used a nearby day, domain.md §1.1).
-        parsed = parse_arrays(read.table[column], reference_date=NO_REFERENCE)
+        parsed = parse_arrays(table[column], reference_date=NO_REFERENCE)
         bad = np.flatnonzero(~np.isin(parsed.kind, _VALID))
         if len(bad):
             raise InputError(f"{path.name}: row {bad[0] + 1}, column '{column}': not a valid personnummer or "

@@ -76,15 +76,20 @@ def read_table(path: Path | str, *, columns: list[str] | None = None) -> ReadRes
     return result
 
 
-def read_frame(path: Path | str, *, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a register file into a pandas DataFrame; unparseable rows are an error."""
+def read_whole_table(path: Path | str, *, columns: list[str] | None = None) -> pa.Table:
+    """Read a file whose every line must parse (reference data, a file to pseudonymise): a bad line is an error."""
     result = read_table(path, columns=columns)
     if result.bad_lines:
         raise InputError(
             f"{Path(path).name}: line {result.bad_lines[0]}: wrong number of fields "
             f"({len(result.bad_lines)} such line(s))"
         )
-    return result.table.to_pandas()
+    return result.table
+
+
+def read_frame(path: Path | str, *, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a register file into a pandas DataFrame; unparseable rows are an error."""
+    return read_whole_table(path, columns=columns).to_pandas()
 
 
 def require_columns(table: pa.Table | pd.DataFrame, names: list[str], *, source: str) -> None:

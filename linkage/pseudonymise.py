@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from linkage.errors import InputError, OutputError
-from linkage.io import WRITABLE, read_table, require_columns, write_table
+from linkage.io import WRITABLE, read_whole_table, require_columns, write_table
 from pseudonym.frame import PseudonymCounts, pseudonymise_frame
 from pseudonym.keys import MasterKey
 from pseudonym.pseudonyms import check_project
@@ -57,13 +57,10 @@ def pseudonymise_file(input: Path | str, output: Path | str, *, column: str, key
     if len({input.resolve(), output.resolve(), rejects.resolve()}) < 3:
         raise OutputError("the input, output and rejects paths must be three different files")
 
-    read = read_table(input)
-    if read.bad_lines:
-        raise InputError(f"{input.name}: line {read.bad_lines[0]}: wrong number of fields "
-                         f"({len(read.bad_lines)} such line(s))")
-    require_columns(read.table, [column] + ([reference_date_column] if reference_date_column else []),
+    table = read_whole_table(input)
+    require_columns(table, [column] + ([reference_date_column] if reference_date_column else []),
                     source=input.name)
-    frame = read.table.to_pandas(types_mapper=pd.ArrowDtype)  # zero-copy: columns stay Arrow-typed
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)  # zero-copy: columns stay Arrow-typed
     result = pseudonymise_frame(frame, column, master_key=key, project=project, reference_date=reference,
                                 workers=workers, progress=progress)
     write_table(result.frame, output)
