@@ -17,8 +17,9 @@ from codebooks.model import Codebook, Text, Variable
 from codebooks.parsing import Frame, cast
 
 FORMATS = ("dta", "sav")
-#: Stata allows 32-character names, but readstat names each value-label set after its variable and needs that name
-#: to fit in 32 bytes with its terminator; so longer names are shortened to 31 characters. Labels: 80 characters.
+#: Stata allows 32-character names, but pyreadstat names each value-label set after its variable plus a running
+#: number, and that name must fit in 32 bytes with its terminator; so names are shortened to leave room for the
+#: number (31 characters minus its digits). Labels: 80 characters.
 STATA_NAME = 31
 STATA_LABEL = 80
 _BOOLEAN_LABELS = {0: Text(sv="Nej", en="No"), 1: Text(sv="Ja", en="Yes")}
@@ -73,7 +74,28 @@ def write_labelled(frame: Frame, codebook: Codebook, path: Path | str, *, format
                variable_value_labels=result.value_labels)
     except Exception as exc:  # pyreadstat raises its own error types; their messages hold no data values
         raise CodebookError(f"{Path(path).name}: could not be written as {format} ({type(exc).__name__})") from None
+    _pin_timestamp(Path(path), format)
     return result
+
+
+#: ReadStat stamps every file with the wall-clock time of writing; the same data must give the same bytes, so the
+#: stamp is overwritten in place with a fixed one of the same length.
+_DTA_TIMESTAMP = b"<timestamp>"
+_FIXED_DTA_TIME = b"01 Jan 1970 00:00"
+_SAV_TIME_AT, _FIXED_SAV_TIME = 92, b"01 Jan 7000:00:00"  # header: creation date (9 bytes) then time (8 bytes)
+
+
+def _pin_timestamp(path: Path, format: str) -> None:
+    with open(path, "r+b") as handle:
+        head = handle.read(4096)
+        if format == "sav":
+            handle.seek(_SAV_TIME_AT)
+            handle.write(_FIXED_SAV_TIME)
+            return
+        at = head.find(_DTA_TIMESTAMP)
+        if at >= 0 and head[at + len(_DTA_TIMESTAMP)] == len(_FIXED_DTA_TIME):
+            handle.seek(at + len(_DTA_TIMESTAMP) + 1)
+            handle.write(_FIXED_DTA_TIME)
 
 
 def _column(series: pd.Series, variable: Variable) -> pd.Series:
@@ -105,9 +127,10 @@ def _value_labels(variable: Variable, language: str) -> dict[int, str]:
 def _file_names(names: list[str], format: str) -> dict[str, str]:
     if format != "dta":
         return {name: name for name in names}
-    short = {name: name[:STATA_NAME] for name in names}
+    width = STATA_NAME - len(str(len(names)))
+    short = {name: name[:width] for name in names}
     clashes = sorted({s for s in short.values() if list(short.values()).count(s) > 1})
     if clashes:
-        raise CodebookError(f"variables shortened to Stata's {STATA_NAME} characters would share the name "
+        raise CodebookError(f"variables shortened to {width} characters for Stata would share the name "
                             f"'{clashes[0]}'; rename or drop one of them")
     return short

@@ -54,13 +54,37 @@ def test_names_too_long_for_stata_are_shortened_and_reported(tmp_path):
         codebooks.write_labelled(frame, codebook, tmp_path / "e.dta", format="dta")
     frame["meritvarde"] = ["230.5", None]
     written = codebooks.write_labelled(frame, codebook, tmp_path / "e.dta", format="dta")
-    assert written.names["behorig_ekonomi_humanistiska_samhall"] == "behorig_ekonomi_humanistiska_sa"
+    assert written.names["behorig_ekonomi_humanistiska_samhall"] == "behorig_ekonomi_humanistiska_s"
     data, meta = pyreadstat.read_dta(str(tmp_path / "e.dta"))
-    assert list(data.columns) == ["behorig_ekonomi_humanistiska_sa", "meritvarde"]
-    assert meta.variable_value_labels == {"behorig_ekonomi_humanistiska_sa": {0: "Nej", 1: "Ja"}}
+    assert list(data.columns) == ["behorig_ekonomi_humanistiska_s", "meritvarde"]
+    assert meta.variable_value_labels == {"behorig_ekonomi_humanistiska_s": {0: "Nej", 1: "Ja"}}
     assert data["meritvarde"].iloc[0] == 230.5
+
+
+def test_a_long_name_after_many_labelled_variables_still_fits(tmp_path):
+    """pyreadstat names value-label sets variable + running number: the name must leave room for the number."""
+    health = codebooks.load("health_outcomes")
+    booleans = [v.name for v in health.variables if v.type == "boolean"]
+    codebook = codebooks.combine("t", health.title, [health.select(booleans),
+                                                     codebooks.load("education_outcomes").select(
+                                                         ["behorig_ekonomi_humanistiska_samhall"])])
+    frame = pd.DataFrame({name: ["1", "0"] for name in codebook.names})
+    codebooks.write_labelled(frame, codebook, tmp_path / "many.dta", format="dta")
+    _, meta = pyreadstat.read_dta(str(tmp_path / "many.dta"))
+    assert len(meta.variable_value_labels) == len(codebook.names)
 
 
 def test_unknown_format_is_refused():
     with pytest.raises(CodebookError, match="unknown labelled format 'xlsx'"):
         codebooks.labelled(pd.DataFrame({"kon": ["1"]}), codebooks.load("cohort").select(["kon"]), format="xlsx")
+
+
+@pytest.mark.parametrize("format", ["dta", "sav"])
+def test_the_files_carry_a_fixed_timestamp_so_the_same_data_give_the_same_bytes(tmp_path, format):
+    codebook = codebooks.load("cohort").select(["kon", "fodelsear"])
+    frame = pd.DataFrame({"kon": ["1", "2"], "fodelsear": ["2001", "2002"]})
+    codebooks.write_labelled(frame, codebook, tmp_path / f"a.{format}", format=format)
+    reader = pyreadstat.read_dta if format == "dta" else pyreadstat.read_sav
+    data, meta = reader(str(tmp_path / f"a.{format}"))
+    assert meta.creation_time.year == 1970 and meta.modification_time.year == 1970
+    assert data.to_numpy().tolist() == [[1, 2001], [2, 2002]]
