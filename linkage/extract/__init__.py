@@ -1,0 +1,1 @@
+"""Research extracts: a request file in, a minimised, disclosure-checked, documented and verifiable folder out."""
