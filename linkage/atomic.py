@@ -1,9 +1,10 @@
-"""Atomic writes: a crash leaves the old state or the new one, never half a file."""
+"""Atomic writes: a crash leaves the old state or the new one, never half a file or half a folder."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,31 @@ def atomic_file(target: Path) -> Iterator[Path]:
         _fsync_dir(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_folder(target: Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside `target`; rename it to `target` only if the block succeeds.
+
+    `target` must not exist (the caller holds a lock on it); every file is fsynced before the rename, so after a
+    crash there is either no `target` or a complete one — at most a `.<name>.tmp-*` folder to remove.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        for folder, _, files in os.walk(tmp):
+            for name in files:
+                with open(Path(folder) / name, "rb") as handle:
+                    os.fsync(handle.fileno())
+            _fsync_dir(Path(folder))
+        if target.exists():
+            raise FileExistsError(target)
+        os.rename(tmp, target)
+        _fsync_dir(target.parent)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _fsync_dir(folder: Path) -> None:

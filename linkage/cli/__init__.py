@@ -1,6 +1,16 @@
 """The `reglink` command line: each command parses options, calls one library function, prints."""
 
-from linkage.cli import codebook, demo, keys, link, pseudonymise, synth  # noqa: F401  (registers the commands)
+from linkage.cli import (  # noqa: F401  (registers the commands)
+    audit,
+    codebook,
+    demo,
+    extract,
+    keys,
+    link,
+    pseudonymise,
+    synth,
+    verify,
+)
 from linkage.cli.app import app, main
 
 __all__ = ["app", "main"]

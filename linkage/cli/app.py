@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable, Iterator
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from codebooks import CodebookError
 from linkage.errors import ReglinkError
@@ -28,6 +31,19 @@ console = Console(stderr=True, highlight=False)
 def wide_console() -> Console:
     """The stderr console for tables: piped or captured output has no width of its own, so give tables room."""
     return console if console.is_terminal else Console(file=sys.stderr, width=130, highlight=False)
+
+
+@contextlib.contextmanager
+def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A `progress(stage, done, total)` callback: a bar on a terminal, silence otherwise (so a failing run's
+    stderr is its one error line). Stages are names of steps, never data."""
+    if not console.is_terminal:
+        yield lambda stage, done, total: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=False) as bar:
+        task = bar.add_task("starting", total=1)
+        yield lambda stage, done, total: bar.update(task, description=stage, completed=done, total=total)
 
 
 EXIT_USER_ERROR = 1

@@ -1,0 +1,224 @@
+"""The tables of an extract from the linked registers: the cohort, its person-level variables and its event rows.
+
+Every person-level variable comes from the one function that defines it (`linkage.outcomes`, or the cohort rules
+here, as codebooks/definitions/cohort.yaml states them); `DERIVERS` says which registers each one reads, so an
+extract links only the registers its request needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from codebooks import codelist
+from linkage import outcomes
+from linkage.errors import ReglinkError
+from linkage.extract.request import Request
+from linkage.linking import LinkedWorld
+from linkage.outcomes.persons import DAY, Persons, days, sort_order, year_of
+
+ID = "id"
+PSEUDONYM = "pseudonym_id"
+#: The cohort is defined on these registers whatever the request asks for (the ÖJ populations).
+POPULATION_REGISTERS = ("placement_placement", "grades_year9")
+CHILD_REGISTER = "placement_child"
+
+
+class EmptyCohortError(ReglinkError):
+    """The request's cohort holds no one."""
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What derivers read: the linked registers, the cohort persons (sorted by id) and the request."""
+
+    linked: LinkedWorld
+    persons: pd.DataFrame
+    request: Request
+
+    def events(self, register: str) -> pd.DataFrame:
+        """The register's linked records keyed by `id`."""
+        return self.linked.for_outcomes(register)
+
+    @property
+    def end_date(self) -> date:
+        return self.request.reference_date
+
+
+@dataclass(frozen=True)
+class Deriver:
+    """Person-level `columns` computed together from `registers` by `compute` (a frame with `id` and the columns)."""
+
+    columns: tuple[str, ...]
+    registers: tuple[str, ...]
+    compute: Callable[[Sources], pd.DataFrame]
+
+
+def _ages(sources: Sources) -> dict[str, int]:
+    low, high = sources.request.health_ages
+    return {"from_age": low, "to_age": high}
+
+
+def _eligibility(s: Sources) -> pd.DataFrame:
+    grades = s.events("grades_year9").rename(columns={"avgangsar": "year", "amne": "subject", "betyg": "grade"})
+    found = outcomes.eligibility(grades[grades[ID].isin(s.persons[ID])])
+    return found.drop(columns="year").rename(columns={c: f"behorig_{c}" for c in found.columns
+                                                      if c not in (ID, "year", "meritvarde")})
+
+
+def _lvm(s: Sources) -> pd.DataFrame:
+    return outcomes.lvm_by_age(s.events("lvm_application"), s.events("lvm_emergency"), s.events("lvm_discharge"),
+                               s.persons)
+
+
+DERIVERS: tuple[Deriver, ...] = (
+    Deriver(("alder_forsta_placering", "antal_insatser", "antal_placeringar", "antal_omplaceringar", "dagar_i_vard",
+             "nagon_gang_lvu", "nagon_gang_hvb_sis", "forsta_placeringsform", "forsta_lagrum",
+             "ny_placering_inom_12_man", "placering_efter_ivo_anmarkning"),
+            ("placement_measure", "placement_placement", "provider_inspections"),
+            lambda s: outcomes.placement_history(s.events("placement_measure"), s.events("placement_placement"),
+                                                 s.persons, end_date=s.end_date,
+                                                 inspections=s.linked.registers["provider_inspections"])),
+    Deriver(("behorig_yrkesprogram", "behorig_ekonomi_humanistiska_samhall", "behorig_naturvetenskap_teknik",
+             "behorig_estetiska", "meritvarde"), ("grades_year9",), _eligibility),
+    Deriver(("fullfoljt_grundskolan_17",), ("grades_year9",),
+            lambda s: outcomes.completed_compulsory_school(s.events("grades_year9"), s.persons)),
+    Deriver(("saknas_i_betygsregistret", "avgangsar_ak9"), ("grades_year9",),
+            lambda s: outcomes.absent_from_grade_register(s.events("grades_year9"), s.persons)),
+    Deriver(("gymnasieexamen_20",), ("upper_secondary",),
+            lambda s: outcomes.upper_secondary_completed(s.events("upper_secondary"), s.persons)),
+    Deriver(("psykiatrisk_vard",), ("patient",),
+            lambda s: outcomes.psychiatric_care(s.events("patient"), s.persons, **_ages(s))),
+    Deriver(("sjalvskada",), ("patient",),
+            lambda s: outcomes.self_harm(s.events("patient"), s.persons, **_ages(s),
+                                         include_undetermined=s.request.self_harm_undetermined_intent)),
+    Deriver(("substansrelaterad_vard",), ("patient",),
+            lambda s: outcomes.substance_related(s.events("patient"), s.persons, **_ages(s))),
+    Deriver(tuple(f"psykofarmaka_{g.lower()}" for g in outcomes.health.PSYCHOTROPIC_GROUPS), ("drugs",),
+            lambda s: outcomes.psychotropics(s.events("drugs"), s.persons, **_ages(s))),
+    Deriver(("minst_tva_psykofarmaka_15_16",), ("drugs",),
+            lambda s: outcomes.concurrent_psychotropics(s.events("drugs"), s.persons)),
+    Deriver(("lvm_fore_25", "alder_forsta_lvm"), ("lvm_application", "lvm_emergency", "lvm_discharge"), _lvm),
+    Deriver(("dod_fore_25", "utvandrad_fore_25"), (),
+            lambda s: outcomes.death_and_emigration(s.persons, end_date=s.end_date)),
+    Deriver(("kommun", "lan"), (), lambda s: residence_at_15(s.persons, s.linked.residence)),
+    Deriver(("fodelseland_grupp", "ensamkommande"), (CHILD_REGISTER,),
+            lambda s: background(s.persons, s.events(CHILD_REGISTER))),
+)
+#: Cohort variables every cohort frame carries from the start (no deriver needed).
+COHORT_COLUMNS = ("kon", "fodelsear", "fodelsedatum", "placerad_nagon_gang", "placerad_hela_ak9", "aldrig_placerad")
+
+
+def _deriver_of(name: str) -> Deriver | None:
+    return next((d for d in DERIVERS if name in d.columns), None)
+
+
+def needed_registers(request: Request) -> tuple[str, ...]:
+    """The registers to link for `request`: the cohort's, its derived variables' and its event tables', in order."""
+    wanted = list(POPULATION_REGISTERS)
+    for name in request.person_variables:
+        deriver = _deriver_of(name)
+        if deriver is None and name not in COHORT_COLUMNS and name != PSEUDONYM:
+            raise ReglinkError(f"variable '{name}' is defined in a codebook but reglink cannot derive it yet")
+        wanted += deriver.registers if deriver else ()
+    wanted += list(request.event_tables)
+    return tuple(dict.fromkeys(wanted))
+
+
+def cohort(linked: LinkedWorld, request: Request) -> pd.DataFrame:
+    """The persons of the request's cohort, sorted by `id`: birth years, then the population; with the cohort
+    columns (`kon`, `fodelsear`, `fodelsedatum` and the three ÖJ population flags) and the spine's own columns."""
+    persons = linked.for_outcomes("persons")
+    birth = days(persons["fodelsedatum"], source="population", column="fodelsedatum")
+    fallback = days(persons["birth_date"], source="population", column="birth_date")
+    birth = np.where(np.isnat(birth), fallback, birth)
+    year = np.where(np.isnat(birth), -1, year_of(birth))
+    low, high = request.birth_years
+    chosen = persons[(year >= low) & (year <= high)].assign(fodelsedatum=birth[(year >= low) & (year <= high)])
+    chosen = chosen.take(sort_order(chosen[ID])).reset_index(drop=True)
+    grades = linked.for_outcomes("grades_year9")
+    leaving = grades.groupby(ID, observed=True)["avgangsar"].max() if len(grades) else None
+    flags = outcomes.populations(linked.for_outcomes("placement_placement"), chosen, end_date=request.reference_date,
+                                 year9_year=leaving)
+    chosen = chosen.merge(flags, on=ID, how="left", validate="one_to_one")
+    chosen["kon"] = chosen["kon"].astype("string")
+    chosen["fodelsear"] = pd.array(year_of(chosen["fodelsedatum"].to_numpy(DAY)), dtype="Int32")
+    keep = {"placed_ever": "placerad_nagon_gang", "placed_year9": "placerad_hela_ak9"}.get(request.population)
+    if keep is not None:
+        chosen = chosen[chosen[keep].fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
+    if chosen.empty:
+        raise EmptyCohortError(f"the cohort is empty: no one born {low}–{high} in the population register is "
+                               f"'{request.population}' by {request.reference_date}")
+    return chosen
+
+
+def persons_table(linked: LinkedWorld, request: Request, persons: pd.DataFrame) -> pd.DataFrame:
+    """The `persons` table: `pseudonym_id` and the requested person-level variables, one row per cohort person."""
+    sources = Sources(linked, persons, request)
+    table = persons[[ID]].copy()
+    done: set[str] = set()
+    for name in request.person_variables:
+        if name in table or name == PSEUDONYM:
+            continue
+        if name in COHORT_COLUMNS:
+            table[name] = persons[name].to_numpy()
+            continue
+        deriver = _deriver_of(name)
+        if deriver.columns[0] in done:
+            continue
+        done.add(deriver.columns[0])
+        derived = deriver.compute(sources)
+        wanted = [c for c in deriver.columns if c in request.person_variables]
+        table = table.merge(derived[[ID, *wanted]], on=ID, how="left", validate="one_to_one")
+    table = table.rename(columns={ID: PSEUDONYM})
+    return table[[PSEUDONYM, *[n for n in request.person_variables if n != PSEUDONYM]]]
+
+
+def event_table(linked: LinkedWorld, register: str, columns: tuple[str, ...], persons: pd.DataFrame) -> pd.DataFrame:
+    """A register's linked records of the cohort: `pseudonym_id` and `columns`, by pseudonym then source row."""
+    frame = linked.for_outcomes(register)
+    frame = frame[frame[ID].isin(persons[ID])]
+    frame = frame.sort_values([ID, "row"], kind="stable")
+    return frame[[ID, *columns]].rename(columns={ID: PSEUDONYM}).reset_index(drop=True)
+
+
+def residence_at_15(persons: pd.DataFrame, residence: pd.DataFrame) -> pd.DataFrame:
+    """`kommun` where the person was registered on their 15th birthday (cohort codebook) and its `lan`."""
+    people = Persons.of(persons)
+    birth = people.birth.astype("datetime64[M]")
+    day = people.birth - birth.astype(DAY)
+    fifteenth = ((birth + np.timedelta64(15 * 12, "M")).astype(DAY) + day).astype(DAY)
+    rows = residence.rename(columns={PSEUDONYM: ID})
+    position = people.positions(rows[ID])
+    start = days(rows["fran_datum"], source="residence", column="fran_datum")
+    end = days(rows["till_datum"], source="residence", column="till_datum")
+    known = position >= 0
+    when = np.full(len(rows), np.datetime64("NaT"), dtype=DAY)
+    when[known] = fifteenth[position[known]]
+    covers = known & ~np.isnat(when) & (start <= when) & (np.isnat(end) | (when <= end))
+    kommun = np.full(len(people), None, dtype=object)
+    kommun[position[covers]] = rows["kommun"].to_numpy(dtype=object)[covers]
+    counties = codelist("kommun").group_map()
+    lan = np.array([counties.get(k) if k is not None else None for k in kommun], dtype=object)
+    return people.result(kommun=pd.array(kommun, dtype="string"), lan=pd.array(lan, dtype="string"))
+
+
+def background(persons: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
+    """`fodelseland_grupp` (population's country of birth, else the placement register's latest) and
+    `ensamkommande` (reported unaccompanied in any year), as the cohort codebook defines them."""
+    people = Persons.of(persons, columns=("fodelseland",))
+    latest = children.sort_values("redovisningsar", kind="stable").groupby(ID, observed=True)
+    country = people.frame["fodelseland"].astype("string")
+    country = country.fillna(pd.Series(latest["fodelseland"].last().reindex(people.ids).to_numpy(), dtype="string"))
+    groups = codelist("land").group_map()
+    group = pd.array([groups.get(c) if isinstance(c, str) else None for c in country], dtype="string")
+    reported = children.assign(flag=children["ensamkommande"].astype("string").isin(["1", "True", "true"]))
+    unaccompanied = reported.groupby(ID, observed=True)["flag"].any().reindex(people.ids, fill_value=False).to_numpy(dtype=bool)
+    return people.result(fodelseland_grupp=group, ensamkommande=pd.array(unaccompanied, dtype="boolean"))
+
+
+__all__ = ["DERIVERS", "EmptyCohortError", "cohort", "event_table", "needed_registers", "persons_table"]

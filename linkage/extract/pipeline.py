@@ -1,0 +1,237 @@
+"""`build_extract`: a request in, a complete extract folder out — or nothing at all.
+
+    ingest + link (only the registers the request needs) → cohort → derive → select → minimise → disclosure check
+    → write data, codebook, reports in a temporary folder → manifest → leak guard → rename into place → audit line
+
+The folder is renamed into place only after the leak guard found nothing; a lock on the target keeps two runs apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from codebooks import Codebook, Text, attach_codebook, render, write_labelled
+from linkage import exclusion
+from linkage.atomic import atomic_folder
+from linkage.errors import OutputError
+from linkage.extract.audit import append_audit
+from linkage.extract.codekey import write_code_key
+from linkage.extract.derive import (
+    PSEUDONYM,
+    cohort,
+    event_table,
+    needed_registers,
+    persons_table,
+)
+from linkage.extract.disclosure import DisclosureReport, check_k
+from linkage.extract.leakguard import assert_no_identifiers
+from linkage.extract.manifest import build_manifest, write_manifest
+from linkage.extract.minimise import minimise
+from linkage.extract.request import Request, load_request
+from linkage.io import read_table, write_parquet, write_table
+from linkage.linking import LinkedWorld, link_world
+from linkage.locking import target_lock
+from linkage.quality import quality_report
+from linkage.registers import register
+from pseudonym import KeyFile, MasterKey, pseudonymise_many
+
+PERSONS = "persons"
+AUDIT_LOG = "audit.jsonl"
+#: The delivered files besides data/ (the codebook in four forms).
+CODEBOOK_FILES = {"md": "codebook.md", "html": "codebook.html", "datapackage": "datapackage.json",
+                  "ddi": "ddi-codebook.xml"}
+STAGES = ("linking the registers", "deriving the variables", "minimising and checking disclosure",
+          "writing the extract", "scanning for identifiers", "publishing")
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    """What an extract run made: the folder, its manifest, per-table rows, the disclosure report and timings."""
+
+    path: Path
+    manifest: dict
+    rows: dict[str, int]
+    disclosure: DisclosureReport
+    linkage: pd.DataFrame
+    code_key: Path | None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: KeyFile | MasterKey,
+                  out: Path | str, secure_dir: Path | str, withhold: frozenset[str] = frozenset(),
+                  workers: int = 1, progress: Progress | None = None) -> ExtractResult:
+    """Build the extract `request` asks for from the registers in `data_dir` into the new folder `out`.
+
+    Rejects, the audit log and the optional code key go to `secure_dir`, never into the extract. `withhold` holds
+    the project pseudonyms of persons whose records must not be delivered (an exclusion list).
+    """
+    request = request if isinstance(request, Request) else load_request(request)
+    out, secure_dir = Path(out), Path(secure_dir)
+    master = key.master_key if isinstance(key, KeyFile) else key
+    say = _stages(progress)
+    seconds: dict[str, float] = {}
+    if out.exists():
+        raise OutputError(f"{out}: exists already; an extract is never overwritten — choose a new folder")
+    secure_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with target_lock(out):
+        if out.exists():
+            raise OutputError(f"{out}: exists already; an extract is never overwritten — choose a new folder")
+        clock = time.perf_counter()
+        say(0)
+        linked = link_world(data_dir, key=master, project=request.project, secure_dir=secure_dir,
+                            registers=needed_registers(request), workers=workers,
+                            progress=progress and (lambda done, total, step: progress(f"linking: {step}", done, total)))
+        withheld = _withhold(linked, withhold) if withhold else {"persons": 0, "records": 0}
+        seconds["link"] = _lap(clock)
+        say(1)
+        clock = time.perf_counter()
+        people = cohort(linked, request)
+        tables = {PERSONS: persons_table(linked, request, people)}
+        for name, columns in request.event_tables.items():
+            tables[name] = event_table(linked, name, columns, people)
+        seconds["derive"] = _lap(clock)
+        say(2)
+        clock = time.perf_counter()
+        books: dict[str, Codebook] = {}
+        for name, frame in tables.items():
+            tables[name], books[name] = minimise(frame, request.codebook(name), precision=request.date_precision,
+                                                 birth_precision=request.birth_precision)
+        checked = check_k(tables[PERSONS], books[PERSONS], quasi_identifiers=request.quasi_identifiers,
+                          k=request.k, action=request.action)
+        tables[PERSONS], books[PERSONS] = checked.frame, checked.codebook
+        seconds["minimise"] = _lap(clock)
+        say(3)
+        clock = time.perf_counter()
+        linkage = linked.report
+        counts = {"persons": len(tables[PERSONS]),
+                  "rows": {name: len(frame) for name, frame in tables.items()}}
+        with atomic_folder(out) as folder:
+            _write_data(folder, tables, books, request)
+            _write_documents(folder, tables, books, request, checked.report.markdown(),
+                             quality_report(linked, k=request.k).markdown)
+            seconds["write"] = _lap(clock)
+            say(4)
+            clock = time.perf_counter()
+            # Before the manifest: its byte counts are numbers the shape check could mistake for an identifier.
+            assert_no_identifiers(folder, input_identifiers(data_dir, ["population", *needed_registers(request)]))
+            seconds["leak guard"] = _lap(clock)
+            say(5)
+            manifest = build_manifest(folder, project=request.project, request_sha256=request.sha256,
+                                      key_fingerprint=master.fingerprint, counts=counts,
+                                      exclusions={"applied": bool(withhold), "records_removed": withheld["records"]})
+            write_manifest(folder, manifest)
+        code_key = None
+        if request.code_key:
+            code_key = _write_code_key(data_dir, secure_dir, master, request, tables[PERSONS][PSEUDONYM])
+        append_audit(secure_dir / AUDIT_LOG, {
+            "event": "extract", "project": request.project, "approval": request.approval,
+            "request_sha256": request.sha256, "key_fingerprint": master.fingerprint,
+            "manifest_sha256": _sha256(_manifest_text(out)), "persons": counts["persons"], "rows": counts["rows"],
+            "exclusion_list": bool(withhold), "records_withheld": withheld["records"],
+            "code_key": code_key is not None})
+        say(6)
+    return ExtractResult(out, manifest, counts["rows"], checked.report, linkage, code_key, seconds)
+
+
+def _withhold(linked: LinkedWorld, pseudonyms: frozenset[str]) -> dict[str, int]:
+    """Drop every record of the listed persons from the linked registers and the spine.
+
+    After linkage, not before: without them in the spine, their records without an identifier could be linked by
+    evidence to someone else. Returns the persons and records removed."""
+    linked.persons, persons = exclusion.withhold(linked.persons, pseudonyms)
+    linked.residence, records = exclusion.withhold(linked.residence, pseudonyms)
+    for name, frame in linked.registers.items():
+        if PSEUDONYM in frame:
+            linked.registers[name], removed = exclusion.withhold(frame, pseudonyms)
+            records += removed
+    return {"persons": persons, "records": persons + records}
+
+
+def input_identifiers(data_dir: Path | str, names: list[str]) -> pa.Array:
+    """Every distinct identifier as written in the input registers `names` (for the leak guard)."""
+    found = []
+    for name in dict.fromkeys(names):
+        entry = register(name)
+        if entry.identifier is None:
+            continue
+        column = read_table(entry.file(data_dir), columns=[entry.identifier]).table[entry.identifier]
+        found.append(pc.unique(column.cast(pa.string())))
+    return pc.unique(pa.chunked_array(found, type=pa.string())) if found else pa.array([], pa.string())
+
+
+def _write_data(folder: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook], request: Request) -> None:
+    data = folder / "data"
+    data.mkdir()
+    for name, frame in tables.items():
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if "parquet" in request.formats:
+            write_parquet(attach_codebook(table, books[name]), data / f"{name}.parquet", unique_columns=[PSEUDONYM])
+        if "csv" in request.formats:
+            write_table(table, data / f"{name}.csv")
+        if "stata" in request.formats:
+            write_labelled(frame, books[name], data / f"{name}.dta", format="dta")
+
+
+def _write_documents(folder: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook], request: Request,
+                     disclosure: str, linkage: str) -> None:
+    parts = list(books.values())
+    title = Text(f"{request.title} ({request.approval})", f"{request.title} ({request.approval})")
+    data_format = "csv" if "csv" in request.formats else "parquet"
+    paths = {book.name: f"data/{name}.{data_format}" for name, book in books.items()}
+    options = {"md": {"title": title}, "html": {"title": title, "frames": {b.name: tables[n] for n, b in books.items()},
+                                                "k": request.k},
+               "datapackage": {"title": title, "name": request.project, "paths": paths}, "ddi": {"title": title}}
+    for format, filename in CODEBOOK_FILES.items():
+        (folder / filename).write_bytes(render(parts, format, **options[format]))
+    reports = folder / "reports"
+    reports.mkdir()
+    (reports / "linkage.md").write_text(linkage, encoding="utf-8")
+    (reports / "disclosure.md").write_text(disclosure, encoding="utf-8")
+
+
+def _write_code_key(data_dir: Path | str, secure_dir: Path, master: MasterKey, request: Request,
+                    delivered: pd.Series) -> Path:
+    """The encrypted pseudonym ↔ personnummer table of the delivered persons, in the secure area only."""
+    population = register("population")
+    numbers = read_table(population.file(data_dir), columns=[population.identifier]).table[population.identifier]
+    numbers = numbers.to_pandas()
+    pseudonyms = pseudonymise_many(numbers, master_key=master, project=request.project)
+    chosen = pseudonyms.isin(set(delivered)).to_numpy()
+    table = pa.table({PSEUDONYM: pa.array(pseudonyms[chosen], pa.string()),
+                      "personnummer": pa.array(numbers[chosen], pa.string())}).sort_by(PSEUDONYM)
+    path = secure_dir / f"{request.project}-{request.sha256[:12]}.codekey"
+    write_code_key(path, table, master_key=master.secret_bytes(), project=request.project)
+    return path
+
+
+def _manifest_text(folder: Path) -> bytes:
+    return (folder / "manifest.json").read_bytes()
+
+
+def _sha256(data: str | bytes) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def _lap(start: float) -> float:
+    return round(time.perf_counter() - start, 3)
+
+
+def _stages(progress: Progress | None) -> Callable[[int], None]:
+    def say(step: int) -> None:
+        if progress is not None:
+            progress(STAGES[step] if step < len(STAGES) else "done", step, len(STAGES))
+
+    return say
+
+
+__all__ = ["ExtractResult", "build_extract", "input_identifiers"]
