@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from linkage.errors import InputError, OutputError
 from linkage.io import WRITABLE, read_whole_table, require_columns, write_table
@@ -60,6 +61,9 @@ def pseudonymise_file(input: Path | str, output: Path | str, *, column: str, key
     table = read_whole_table(input)
     require_columns(table, [column] + ([reference_date_column] if reference_date_column else []),
                     source=input.name)
+    kind = table.schema.field(column).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)):
+        raise InputError(f"{input.name}: column '{column}' holds {kind} values, not identifiers (text or integers)")
     frame = table.to_pandas(types_mapper=pd.ArrowDtype)  # zero-copy: columns stay Arrow-typed
     result = pseudonymise_frame(frame, column, master_key=key, project=project, reference_date=reference,
                                 workers=workers, progress=progress)

@@ -136,7 +136,9 @@ def _reference_dates(frame: pd.DataFrame, reference_date: date | str | None) -> 
                                  "YYYY-MM-DD date") from None
     values = frame[reference_date]
     if not pd.api.types.is_datetime64_any_dtype(values.dtype):
-        values = pd.to_datetime(values.astype("string"), format="%Y-%m-%d", errors="coerce")
+        text = values.astype("string")
+        strict = text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).to_numpy(dtype=bool)
+        values = pd.to_datetime(text.where(strict), format="%Y-%m-%d", errors="coerce")  # pandas alone takes 2021-4-7
     missing = np.flatnonzero(values.isna().to_numpy())
     if len(missing):
         raise PseudonymError(f"column {reference_date!r} row {missing[0] + 1}: no valid YYYY-MM-DD reference "

@@ -257,8 +257,6 @@ def test_wrong_types(tmp_path, key):
     assert sorted(os.listdir(tmp_path)) == ["wrong_types.csv"]
 
 
-@pytest.mark.xfail(strict=True, reason="pseudonym.vectorized.as_arrow_text raises TypeError (not a PseudonymError) "
-                                       "for a boolean/date/list identifier column: the CLI reports an internal error")
 def test_identifier_column_of_the_wrong_type_in_parquet(tmp_path, key):
     source = tmp_path / "typed.parquet"
     pq.write_table(pa.table({"pnr": [True, False], "kommun": ["0180", "2584"]}), source)

@@ -108,6 +108,12 @@ def test_a_missing_or_bad_reference_date_names_row_and_column():
     assert MAN not in str(info.value)
 
 
+def test_a_reference_date_column_takes_only_zero_padded_iso_dates():
+    frame = pd.DataFrame({"pnr": [MAN, MAN], "beslut": ["2024-01-01", "2021-4-7"]})
+    with pytest.raises(PseudonymError, match=r"column 'beslut' row 2: no valid YYYY-MM-DD reference date \(1 such"):
+        pseudonymise_frame(frame, "pnr", master_key=KEY, project=PROJECT, reference_date="beslut")
+
+
 def test_a_reference_date_that_is_neither_a_column_nor_a_date():
     with pytest.raises(PseudonymError, match="'beslutt' is neither a column of the frame nor a YYYY-MM-DD date"):
         pseudonymise_frame(mixed_frame(), "pnr", master_key=KEY, project=PROJECT, reference_date="beslutt")
