@@ -33,7 +33,7 @@ from linkage.extract.derive import (
 )
 from linkage.extract.disclosure import DisclosureReport, check_k
 from linkage.extract.leakguard import assert_no_identifiers
-from linkage.extract.manifest import build_manifest, write_manifest
+from linkage.extract.manifest import MANIFEST, build_manifest, write_manifest
 from linkage.extract.minimise import minimise
 from linkage.extract.request import Request, load_request
 from linkage.io import read_table, write_parquet, write_table
@@ -115,30 +115,37 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
         linkage = linked.report
         counts = {"persons": len(tables[PERSONS]),
                   "rows": {name: len(frame) for name, frame in tables.items()}}
-        with atomic_folder(out) as folder:
-            _write_data(folder, tables, books, request)
-            _write_documents(folder, tables, books, request, checked.report.markdown(),
-                             quality_report(linked, k=request.k).markdown)
-            seconds["write"] = _lap(clock)
-            say(4)
-            clock = time.perf_counter()
-            # Before the manifest: its byte counts are numbers the shape check could mistake for an identifier.
-            assert_no_identifiers(folder, input_identifiers(data_dir, ["population", *needed_registers(request)]))
-            seconds["leak guard"] = _lap(clock)
-            say(5)
-            manifest = build_manifest(folder, project=request.project, request_sha256=request.sha256,
-                                      key_fingerprint=master.fingerprint, counts=counts,
-                                      exclusions={"applied": bool(withhold), "records_removed": withheld["records"]})
-            write_manifest(folder, manifest)
         code_key = None
-        if request.code_key:
-            code_key = _write_code_key(data_dir, secure_dir, master, request, tables[PERSONS][PSEUDONYM])
-        append_audit(secure_dir / AUDIT_LOG, {
-            "event": "extract", "project": request.project, "approval": request.approval,
-            "request_sha256": request.sha256, "key_fingerprint": master.fingerprint,
-            "manifest_sha256": _sha256(_manifest_text(out)), "persons": counts["persons"], "rows": counts["rows"],
-            "exclusion_list": bool(withhold), "records_withheld": withheld["records"],
-            "code_key": code_key is not None})
+        try:
+            with atomic_folder(out) as folder:
+                _write_data(folder, tables, books, request)
+                _write_documents(folder, tables, books, request, checked.report.markdown(),
+                                 quality_report(linked, k=request.k).markdown)
+                seconds["write"] = _lap(clock)
+                say(4)
+                clock = time.perf_counter()
+                # Before the manifest: its byte counts are numbers the shape check could take for an identifier.
+                assert_no_identifiers(folder, input_identifiers(data_dir, ["population", *needed_registers(request)]))
+                seconds["leak guard"] = _lap(clock)
+                say(5)
+                manifest = build_manifest(folder, project=request.project, request_sha256=request.sha256,
+                                          key_fingerprint=master.fingerprint, counts=counts,
+                                          exclusions={"applied": bool(withhold),
+                                                      "records_removed": withheld["records"]})
+                write_manifest(folder, manifest)
+                if request.code_key:
+                    code_key = _write_code_key(data_dir, secure_dir, master, request, tables[PERSONS][PSEUDONYM])
+                # Before the rename: a published extract always has its audit line (a crash in between leaves a
+                # line for an extract that never appeared, which the log's reader can see; never the reverse).
+                append_audit(secure_dir / AUDIT_LOG, {
+                    "event": "extract", "project": request.project, "approval": request.approval,
+                    "request_sha256": request.sha256, "key_fingerprint": master.fingerprint,
+                    "manifest_sha256": _sha256((folder / MANIFEST).read_bytes()), "persons": counts["persons"],
+                    "rows": counts["rows"], "exclusion_list": bool(withhold),
+                    "records_withheld": withheld["records"], "code_key": code_key is not None})
+        except OSError as exc:  # a full disk, a read-only or vanished folder: the user's to fix
+            raise OutputError(f"{out}: could not be written ({exc.strerror or type(exc).__name__}); nothing was "
+                              "published") from None
         say(6)
     return ExtractResult(out, manifest, counts["rows"], checked.report, linkage, code_key, seconds)
 
@@ -212,10 +219,6 @@ def _write_code_key(data_dir: Path | str, secure_dir: Path, master: MasterKey, r
     path = secure_dir / f"{request.project}-{request.sha256[:12]}.codekey"
     write_code_key(path, table, master_key=master.secret_bytes(), project=request.project)
     return path
-
-
-def _manifest_text(folder: Path) -> bytes:
-    return (folder / "manifest.json").read_bytes()
 
 
 def _sha256(data: str | bytes) -> str:
