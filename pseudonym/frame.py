@@ -8,6 +8,7 @@ so belong to the secure zone only.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,9 @@ from pseudonym.errors import PseudonymError
 from pseudonym.keys import MasterKey
 from pseudonym.personnummer import KINDS, REASONS
 from pseudonym.pseudonyms import parse_and_pseudonymise, project_key
+
+#: Six digits in a row: part of an identifier, never repeated in a message.
+_DIGIT_RUN = re.compile(r"[0-9]{6}")
 
 DERIVED = ("pseudonym_id", "birth_date", "sex", "id_kind")
 PSEUDONYMISED_KINDS = ("personnummer", "samordningsnummer")
@@ -70,7 +74,7 @@ def pseudonymise_frame(frame: pd.DataFrame, column: str, *, master_key: MasterKe
     string, or the name of a date column holding each row's reference date (e.g. the decision date).
     """
     if column not in frame.columns:
-        raise PseudonymError(f"no column {column!r} (columns present: {', '.join(map(str, frame.columns))})")
+        raise PseudonymError(f"no column {column!r} ({_present(frame.columns)})")
     clashes = [name for name in DERIVED if name in frame.columns and name != column]
     if clashes:
         raise PseudonymError(f"the frame already has column(s) {', '.join(map(repr, clashes))}, which "
@@ -124,6 +128,15 @@ def check_one_to_one(canonical: np.ndarray, pseudonyms: pa.Array | pa.ChunkedArr
             "refusing to merge people (report this: it should never happen)")
 
 
+def _present(columns) -> str:
+    """The columns present, for an error message — unless a name looks like an identifier (a header row missing,
+    so the first data row became the names), which is then said instead of repeated."""
+    names = [str(c) for c in columns]
+    if any(_DIGIT_RUN.search(name) for name in names):
+        return f"{len(names)} columns, named by what looks like data: is the header row missing?"
+    return f"columns present: {', '.join(names)}"
+
+
 def _reference_dates(frame: pd.DataFrame, reference_date: date | str | None) -> date | np.ndarray | None:
     """A single reference date as given, or the named column as datetime64[D] (every row must have one)."""
     if not isinstance(reference_date, str):
@@ -132,8 +145,8 @@ def _reference_dates(frame: pd.DataFrame, reference_date: date | str | None) -> 
         try:
             return date.fromisoformat(reference_date)
         except ValueError:
-            raise PseudonymError(f"reference date {reference_date!r} is neither a column of the frame nor a "
-                                 "YYYY-MM-DD date") from None
+            raise PseudonymError("the reference date is neither a column of the frame nor a YYYY-MM-DD date "
+                                 "(the value is not repeated: it may be an identifier typed in the wrong place)") from None
     values = frame[reference_date]
     if not pd.api.types.is_datetime64_any_dtype(values.dtype):
         text = values.astype("string")

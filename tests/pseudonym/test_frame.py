@@ -115,7 +115,7 @@ def test_a_reference_date_column_takes_only_zero_padded_iso_dates():
 
 
 def test_a_reference_date_that_is_neither_a_column_nor_a_date():
-    with pytest.raises(PseudonymError, match="'beslutt' is neither a column of the frame nor a YYYY-MM-DD date"):
+    with pytest.raises(PseudonymError, match="the reference date is neither a column of the frame nor a YYYY-MM-DD date"):
         pseudonymise_frame(mixed_frame(), "pnr", master_key=KEY, project=PROJECT, reference_date="beslutt")
 
 
