@@ -11,9 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from codebooks import CodebookError
 from linkage.errors import ReglinkError
-from pseudonym import PseudonymError
 
 app = typer.Typer(
     name="reglink",
@@ -48,7 +46,14 @@ def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
 
 EXIT_USER_ERROR = 1
 EXIT_INTERNAL = 70
-USER_ERRORS = (ReglinkError, PseudonymError, CodebookError)
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The errors a user can cause and fix (imported here, not at start-up: the packages load pandas)."""
+    from codebooks.errors import CodebookError
+    from pseudonym.errors import PseudonymError
+
+    return ReglinkError, PseudonymError, CodebookError
 
 
 def fail(message: str, code: int = EXIT_USER_ERROR) -> typer.Exit:
@@ -60,11 +65,11 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: user mistakes give one line and exit 1; nothing prints register values or tracebacks."""
     try:
         app(args=argv, prog_name="reglink")  # standalone: usage errors, --help and Ctrl-C are handled there
-    except USER_ERRORS as exc:
-        raise SystemExit(_report(str(exc), EXIT_USER_ERROR)) from None
-    except Exception as exc:  # an internal bug: its message may quote data, so only the type is shown
-        if os.environ.get("REGLINK_DEBUG") == "1":  # developers on synthetic data only
-            raise
+    except Exception as exc:
+        if isinstance(exc, user_errors()):
+            raise SystemExit(_report(str(exc), EXIT_USER_ERROR)) from None
+        if os.environ.get("REGLINK_DEBUG") == "1":  # an internal bug; developers on synthetic data only
+            raise  # otherwise its message may quote data, so only the type is shown
         raise SystemExit(_report(
             f"internal error ({type(exc).__name__}); details are withheld because they may contain "
             "register data. Please report it.", EXIT_INTERNAL)) from None

@@ -8,7 +8,6 @@ import typer
 from rich.table import Table
 
 from linkage.cli.app import app, console, stage_progress, wide_console
-from linkage.demo import DEMO_PASSPHRASE, run_demo
 
 
 @app.command("demo")
@@ -16,6 +15,8 @@ def demo(outdir: Path = typer.Argument(Path("demo-output"), help="Folder for the
                                                                    "demo made it).")) -> None:
     """Generate the default synthetic world, key it with a DEMO-ONLY key, run the example request into a verified
     extract and answer: how many placed children lack gymnasiebehörighet, beside never-placed peers?"""
+    from linkage.demo import DEMO_PASSPHRASE, run_demo
+
     with stage_progress() as progress:
         result = run_demo(outdir, progress=progress)
     linkage = Table(title="Linkage (records per register)", title_justify="left")

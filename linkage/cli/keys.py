@@ -12,13 +12,14 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow.parquet as pq
 import typer
 
 from linkage.cli.app import app, console, fail
-from linkage.rotate import rotate_keys
-from pseudonym.keys import KeyFile, create_key_file, open_key_file
+
+if TYPE_CHECKING:
+    from pseudonym.keys import KeyFile
 
 PASSPHRASE_ENV = "REGLINK_PASSPHRASE"
 NEW_PASSPHRASE_ENV = "REGLINK_NEW_PASSPHRASE"
@@ -44,12 +45,16 @@ def read_passphrase(*, confirm: bool = False, variable: str = PASSPHRASE_ENV, pr
 
 def open_key(path: Path, *, variable: str = PASSPHRASE_ENV, prompt: str = "Passphrase: ") -> KeyFile:
     """Open a key file with the passphrase from $`variable` or the terminal."""
+    from pseudonym.keys import open_key_file
+
     return open_key_file(path, read_passphrase(variable=variable, prompt=prompt))
 
 
 @keys.command("new")
 def new(path: Path = typer.Argument(..., help="Where to write the new key file (never overwritten).")) -> None:
     """Create a key file holding a fresh random master key, encrypted under a passphrase."""
+    from pseudonym.keys import create_key_file
+
     key_file = create_key_file(path, read_passphrase(confirm=True))
     console.print(f"Created key file {key_file.path} (fingerprint {key_file.fingerprint}). Keep it apart "
                   "from the data and keep the passphrase apart from the file.", markup=False, soft_wrap=True)
@@ -77,6 +82,10 @@ def rotate(
 
     Follow-up deliveries under the new key can then be joined to earlier ones without re-identifying anyone.
     """
+    import pyarrow.parquet as pq
+
+    from linkage.rotate import rotate_keys
+
     old_key = open_key(old, prompt=f"Passphrase for {old.name} (old key): ")
     new_key = open_key(new, variable=NEW_PASSPHRASE_ENV, prompt=f"Passphrase for {new.name} (new key): ")
     path = rotate_keys(data, old_key=old_key.master_key, new_key=new_key.master_key, project=project,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from linkage.cli.app import app, console
-from linkage.probabilistic import LinkedFiles, link_files
+
+if TYPE_CHECKING:
+    from linkage.probabilistic import LinkedFiles
 
 
 @app.command("link")
@@ -25,6 +28,8 @@ def link(
     overwrite: bool = typer.Option(False, help="Replace output files that exist already."),
 ) -> None:
     """Link LEFT and RIGHT: write the links to --out and print counts on stderr."""
+    from linkage.probabilistic import link_files
+
     console.print(summary(link_files(left, right, config=config, out=out, review=review, model=model,
                                      model_out=model_out, overwrite=overwrite)))
 

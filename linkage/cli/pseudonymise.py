@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -10,7 +11,9 @@ from rich.table import Table
 
 from linkage.cli.app import app, console
 from linkage.cli.keys import open_key
-from linkage.pseudonymise import PseudonymisedFile, pseudonymise_file
+
+if TYPE_CHECKING:
+    from linkage.pseudonymise import PseudonymisedFile
 
 
 @app.command("pseudonymise")
@@ -29,6 +32,8 @@ def pseudonymise(
     workers: int = typer.Option(1, min=1, help="Threads sharing the work."),
 ) -> None:
     """Pseudonymise INPUT's --column for --project into OUTPUT; rejected rows go to the rejects file."""
+    from linkage.pseudonymise import pseudonymise_file
+
     master_key = open_key(key).master_key
     with Progress(TextColumn("pseudonymising"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as bar:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from linkage.cli.app import app, console, fail, wide_console
-from linkage.synth import Calibration, generate_world
+
+if TYPE_CHECKING:
+    from linkage.synth import Calibration
 
 
 @app.command("synth")
@@ -26,6 +29,8 @@ def synth(
 ) -> None:
     """Write a synthetic world to OUTDIR: population, placement, school, health, LVM and provider registers as
     the registers deliver them (identifier mess included), truth/ for evaluating linkage, and calibration.json."""
+    from linkage.synth import generate_world
+
     years = _birth_years(birth_years)
     last_day = _date(end_date)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

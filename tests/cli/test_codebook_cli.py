@@ -97,3 +97,10 @@ variables:
     proc = run_cli("codebook", "validate", data, "--codebook", codebook)
     assert proc.returncode == 1
     assert "out_of_range" in proc.stdout and "rows 2" in proc.stdout
+
+
+def test_the_render_formats_named_in_help_are_the_ones_codebooks_renders():
+    import codebooks
+    from linkage.cli.codebook import FORMATS
+
+    assert FORMATS == codebooks.FORMATS
