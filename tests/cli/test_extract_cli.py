@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pyreadstat
 import pytest
+from leakscan import Canary
 from reglink_testing import assert_one_line_error, run_cli
 
 import codebooks
@@ -19,47 +20,12 @@ from linkage.demo import DEMO_PASSPHRASE
 from linkage.extract.request import EXAMPLE
 
 PASSPHRASE = {"REGLINK_PASSPHRASE": DEMO_PASSPHRASE}
-TOKEN = re.compile(rb"[0-9A-Za-z]+(?:[-+ ][0-9A-Za-z]+)?")
 
 
 def extract(demo_run, out: Path, request: Path | None = None, *more: str) -> subprocess.CompletedProcess[str]:
     return run_cli("extract", request or demo_run.outdir / "request.yaml", "--data", demo_run.outdir / "world",
                    "--key", demo_run.outdir / "secure" / "demo.key", "--out", out,
                    "--secure", out.parent / "secure", *more, env=PASSPHRASE)
-
-
-def written_forms(demo_run) -> set[bytes]:
-    """Every input identifier of the world in every written form: as given, 12 and 10 digits, with separators."""
-    values = pq.read_table(demo_run.outdir / "world" / "truth" / "identifiers.parquet").column("identifier")
-    forms: set[bytes] = set()
-    for value in values.to_pylist():
-        if not value:
-            continue
-        value = value.strip()
-        forms.add(value.encode())
-        digits = re.sub(r"[-+ ]", "", value)
-        if len(digits) == 12 and digits.isdigit():
-            for form in (digits, digits[2:], f"{digits[:8]}-{digits[8:]}", f"{digits[2:8]}-{digits[8:]}",
-                         f"{digits[2:8]}+{digits[8:]}"):
-                forms.add(form.encode())
-    return forms
-
-
-def file_texts(path: Path) -> list[bytes]:
-    """A file's raw bytes and, where it is compressed or binary, its decoded values (Parquet, Stata)."""
-    texts = [path.read_bytes()]
-    if path.suffix == ".parquet":
-        table = pq.read_table(path)
-        texts += [str(table.schema.metadata).encode()]
-        texts += ["\n".join(map(str, table.column(name).to_pylist())).encode() for name in table.column_names]
-    if path.suffix == ".dta":
-        frame, meta = pyreadstat.read_dta(str(path))
-        texts += [frame.to_csv().encode(), json.dumps(meta.variable_value_labels).encode()]
-    return texts
-
-
-def leaks(texts: list[bytes], forms: set[bytes]) -> int:
-    return sum(token in forms for text in texts for token in TOKEN.findall(text))
 
 
 # ------------------------------------------------------------------------------------------------ the delivered folder
@@ -114,13 +80,12 @@ def test_the_ddi_codebook_validates_against_the_official_schema(demo_run, shared
 
 
 def test_no_identifier_in_any_byte_of_any_file_or_in_what_the_demo_printed(demo_run):
-    forms = written_forms(demo_run)
-    assert len(forms) > 50_000
-    texts = [t for path in demo_run.extract.rglob("*") if path.is_file() for t in file_texts(path)]
-    assert leaks(texts, forms) == 0
-    assert leaks([demo_run.proc.stdout.encode(), demo_run.proc.stderr.encode()], forms) == 0
-    planted = next(iter(f for f in forms if len(f) == 13))  # the scan itself finds a planted identifier
-    assert leaks([b"x," + planted + b",y"], forms) == 1
+    canary = Canary.of_worlds(demo_run.outdir / "world")
+    assert len(canary.forms) > 50_000
+    assert canary.folder_hits(demo_run.extract) == {}
+    assert canary.hits(demo_run.proc.stdout + demo_run.proc.stderr) == []
+    planted = next(iter(f for f in canary.forms if len(f) == 13))  # the scan itself finds a planted identifier
+    assert canary.hits(b"x," + planted + b",y") == [planted]
 
 
 def test_the_audit_log_has_one_chained_line_per_run_and_no_identifier(demo_run):
@@ -131,7 +96,7 @@ def test_the_audit_log_has_one_chained_line_per_run_and_no_identifier(demo_run):
     manifest = json.loads((demo_run.extract / "manifest.json").read_text())
     assert entry["request_sha256"] == manifest["request_sha256"]
     assert entry["key_fingerprint"] == manifest["key_fingerprint"]
-    assert leaks([log.read_bytes()], written_forms(demo_run)) == 0
+    assert Canary.of_worlds(demo_run.outdir / "world").hits(log.read_bytes()) == []
 
 
 # ------------------------------------------------------------------------------------------------ reproducible
