@@ -2,11 +2,13 @@
 
 Columns arrive as text (CSV read as strings) or typed (Parquet, Stata, SAS); every parser accepts both and reports
 which present values it could not read, vectorised with pyarrow.compute (register files have tens of millions of rows).
+A text column of few distinct values (or one that comes dictionary-encoded) is parsed once per distinct value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -64,11 +66,81 @@ def column_arrays(frame: Frame) -> dict[str, pa.Array]:
 
 def parse(column: pa.Array, variable: Variable) -> Parsed:
     """Read one column as `variable`'s type; values that cannot be read are null in `values` and True in `invalid`."""
+    parsed, encoded = parse_distinct(column, variable)
+    if encoded is None:
+        return parsed
+    return Parsed(parsed.values.take(encoded.indices), encoded.spread(parsed.invalid))
+
+
+def parse_distinct(column: pa.Array, variable: Variable) -> tuple[Parsed, Distinct | None]:
+    """`parse` of the column's distinct values where that pays, with how its rows map to them (`distinct`);
+    else of its rows, and None."""
+    encoded = distinct(column)
+    if encoded is None:
+        return _parse_values(text_or_typed(column), variable), None
+    return _parse_values(encoded.dictionary, variable), encoded
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """A column as its distinct values and, per row, which one (null where the row is null)."""
+
+    dictionary: pa.Array
+    indices: pa.Array
+
+    @functools.cached_property
+    def positions(self) -> np.ndarray:
+        """The indices as numpy, -1 where the row is null."""
+        return self.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+
+    def spread(self, per_value: np.ndarray, *, null: bool = False) -> np.ndarray:
+        """A boolean per distinct value as one per row (`null` for the null rows)."""
+        if not per_value.any() and not (null and self.indices.null_count):
+            return np.zeros(len(self.indices), dtype=bool)
+        return np.r_[per_value.astype(bool), null][self.positions]
+
+
+#: Rows of a text column looked at to decide whether to work on its distinct values, and the largest share of
+#: distinct values for which that pays (hashing a column of nearly unique values costs more than it saves).
+_SAMPLE_ROWS = 4096
+_DISTINCT_SHARE = 0.25
+
+
+def distinct(column: pa.Array | pa.ChunkedArray) -> Distinct | None:
+    """A text column of few distinct values (codes, years, dates, a person's number on each of their rows) as its
+    dictionary, so each value is parsed and checked once; None where that does not pay (short columns, nearly
+    unique text). A column that comes dictionary-encoded is used as it is."""
+    column = _single(column)
+    if pa.types.is_dictionary(column.type):
+        values = text_or_typed(column.dictionary)
+        if pa.types.is_string(values.type) and len(values) <= _DISTINCT_SHARE * len(column):
+            return Distinct(values, column.indices)
+        return None
+    if not pa.types.is_string(column.type) or len(column) < 4 * _SAMPLE_ROWS or mostly_distinct(column):
+        return None
+    encoded = pc.dictionary_encode(column)
+    return Distinct(encoded.dictionary, encoded.indices)
+
+
+def mostly_distinct(column: pa.Array, share: float = _DISTINCT_SHARE) -> bool:
+    """Whether more than `share` of a column's values differ, judged on evenly spaced rows and on a run of
+    neighbouring rows (a file sorted by person keeps each person's rows together)."""
+    step = max(len(column) // _SAMPLE_ROWS, 1)
+    samples = (column.take(pa.array(np.arange(0, len(column), step)[:_SAMPLE_ROWS])), column.slice(0, _SAMPLE_ROWS))
+    return all(pc.count_distinct(sample).as_py() > share * len(sample) for sample in samples if len(sample))
+
+
+def text_or_typed(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One array: text as `string` (dictionaries decoded, large and view strings cast), typed columns as they are."""
     column = _single(column)
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
     if pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
         column = column.cast(pa.string())
+    return column
+
+
+def _parse_values(column: pa.Array, variable: Variable) -> Parsed:
     if pa.types.is_null(column.type):
         return Parsed(pa.nulls(len(column), _ARROW_TYPES[variable.type]), np.zeros(len(column), dtype=bool))
     text = pa.types.is_string(column.type)

@@ -1,11 +1,14 @@
 """Checking a whole file against its codebook, vectorised; the report counts problems and names rows, never values.
 
-One call per file: `validate(table, codebook)` on a table read as text (CSV) or typed (Parquet).
+One call per file: `validate(table, codebook)` on a table read as text (CSV) or typed (Parquet). With `cast=True`
+the same pass also gives the columns typed (`ValidationReport.typed`), so a column is parsed once, not once to
+check it and again to type it. Columns of few distinct values are parsed and checked once per value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -13,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from codebooks.model import Codebook, Variable
-from codebooks.parsing import Frame, column_arrays, describe_range, describe_type, parse
+from codebooks.parsing import Frame, column_arrays, describe_range, describe_type, parse_distinct
 
 #: The kinds of problem, in the order a report lists them for one variable.
 PROBLEMS = ("missing_column", "wrong_type", "missing_value", "unknown_category", "out_of_range", "pattern_mismatch",
@@ -23,7 +26,8 @@ EXAMPLES = 5
 
 @dataclass(frozen=True)
 class Problem:
-    """One kind of problem in one column: how many rows, and up to five example row numbers (1-based data rows)."""
+    """One kind of problem in one column: how many rows, and example row numbers (1-based data rows; up to five
+    unless `validate` was asked for more)."""
 
     variable: str
     problem: str
@@ -40,6 +44,9 @@ class ValidationReport:
     codebook: str
     rows: int
     issues: tuple[Problem, ...]
+    #: With `validate(..., cast=True)`: the codebook's columns typed as `codebooks.cast` types them (Arrow), null
+    #: where a value is missing or unreadable; None otherwise.
+    typed: pa.Table | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -69,56 +76,72 @@ class ValidationReport:
         return "\n".join(lines) + "\n"
 
 
-def validate(frame: Frame, codebook: Codebook) -> ValidationReport:
+def validate(frame: Frame, codebook: Codebook, *, examples: int | None = EXAMPLES,
+             cast: bool | Collection[str] = False) -> ValidationReport:
     """Check every column of `frame` (pandas or Arrow, text or typed) against `codebook`.
 
     Finds unknown and missing columns, values that cannot be read as the variable's type, missing values in required
-    variables, unknown category codes, values out of range and values not matching the pattern.
+    variables, unknown category codes, values out of range and values not matching the pattern. Each problem names
+    up to `examples` rows (None: every row). `cast=True` also keeps the typed columns (`ValidationReport.typed`);
+    a collection of names keeps only those.
     """
     arrays = column_arrays(frame)
     rows = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
     issues: list[Problem] = []
+    typed: dict[str, pa.Array] = {}
     for variable in codebook.variables:
         if variable.name not in arrays:
             if variable.required:
                 issues.append(Problem(variable.name, "missing_column", 0, (), "required column is absent"))
             continue
-        issues.extend(_check(arrays[variable.name], variable))
+        wanted = cast is True or (cast is not False and variable.name in cast)
+        found, values = _check(arrays[variable.name], variable, examples, typed=wanted)
+        issues.extend(found)
+        if wanted:
+            typed[variable.name] = values
     issues.extend(Problem(name, "unknown_column", 0, (), "not in the codebook")
                   for name in arrays if name not in codebook.names)
-    return ValidationReport(codebook=codebook.name, rows=rows, issues=tuple(issues))
+    return ValidationReport(codebook=codebook.name, rows=rows, issues=tuple(issues),
+                            typed=pa.table(typed) if cast is not False else None)
 
 
-def _check(column: pa.Array, variable: Variable) -> list[Problem]:
-    parsed = parse(column, variable)
+def _check(column: pa.Array, variable: Variable, examples: int | None, *,
+           typed: bool) -> tuple[list[Problem], pa.Array | None]:
+    """The problems of one column and (if `typed`) its typed values. Conditions are computed on the distinct
+    values where the column was parsed that way, then spread to the rows."""
+    parsed, encoded = parse_distinct(column, variable)
+    spread = (lambda mask, null=False: mask) if encoded is None else encoded.spread
     secret = variable.role == "direct_identifier"
     found: list[Problem] = []
 
     def add(problem: str, mask: np.ndarray, detail: str) -> None:
         where = np.flatnonzero(mask)
         if len(where):
-            found.append(Problem(variable.name, problem, int(len(where)), tuple(int(r) + 1 for r in where[:EXAMPLES]),
+            shown = where if examples is None else where[:examples]
+            found.append(Problem(variable.name, problem, len(where), tuple((shown + 1).tolist()),
                                  "" if secret else detail))
 
-    add("wrong_type", parsed.invalid, f"not {describe_type(variable)}")
+    add("wrong_type", spread(parsed.invalid), f"not {describe_type(variable)}")
     if variable.required:
-        add("missing_value", parsed.missing, "required")
+        add("missing_value", spread(parsed.missing, null=True), "required")
     values = parsed.values
     if variable.categories:
         codes = pa.array([c.code for c in variable.categories], type=values.type)
         unknown = pc.and_(values.is_valid(), pc.invert(pc.is_in(values, value_set=codes)))
-        add("unknown_category", _mask(unknown),
+        add("unknown_category", spread(_mask(unknown)),
             f"not a code of the code list '{variable.codelist}'" if variable.codelist
             else f"not one of the {len(codes)} categories")
     if variable.minimum is not None or variable.maximum is not None:
         outside = [_mask(compare(values, pa.scalar(bound, type=values.type)))
                    for compare, bound in ((pc.less, variable.minimum), (pc.greater, variable.maximum))
                    if bound is not None]
-        add("out_of_range", np.logical_or.reduce(outside), f"allowed {describe_range(variable)}")
+        add("out_of_range", spread(np.logical_or.reduce(outside)), f"allowed {describe_range(variable)}")
     if variable.pattern is not None:
         matches = pc.match_substring_regex(values, f"^(?:{variable.pattern})$")
-        add("pattern_mismatch", _mask(pc.invert(matches)), f"does not match the pattern {variable.pattern}")
-    return found
+        add("pattern_mismatch", spread(_mask(pc.invert(matches))), f"does not match the pattern {variable.pattern}")
+    if not typed:
+        return found, None
+    return found, values if encoded is None else values.take(encoded.indices)
 
 
 def _mask(condition: pa.Array) -> np.ndarray:

@@ -187,3 +187,34 @@ def test_missing_value_codes_count_as_missing():
     codebook = codebooks.from_dict(data)
     report = codebooks.validate(pa.table({"kommun": ["0180", ".", None]}), codebook)
     assert [(p.problem, p.rows) for p in report.issues] == [("missing_value", (2, 3))]
+
+
+def test_one_pass_validates_and_types_and_can_name_every_row(measures):
+    codebook = codebooks.load("placement_measure")
+    good = codebooks.validate(measures[0], codebook, cast=True)
+    assert good.typed.equals(codebooks.cast(measures[0], codebook))
+    some = codebooks.validate(measures[0], codebook, cast=["startdatum", "lagrum"])
+    assert some.typed.column_names == ["lagrum", "startdatum"]
+    assert codebooks.validate(measures[0], codebook).typed is None
+    many = pa.table({"kon": ["3"] * 12 + ["1"]})
+    [problem] = codebooks.validate(many, codebooks.load("population").select(["kon"]), examples=None).issues
+    assert problem.rows == tuple(range(1, 13))
+
+
+def test_long_columns_checked_once_per_distinct_value_give_the_same_rows():
+    # 40,000 rows of a few codes: each distinct value is parsed and checked once, the rows follow.
+    codebook = codebooks.load("placement_measure").select(["lagrum", "beslutsdatum", "redovisningsar"])
+    n = 40_000
+    lagrum = ["1", "2", "3", "9"] * (n // 4)
+    dates = ["20210105", "20210231", "20220101", None] * (n // 4)
+    years = ["2021", "1950", " 2022", "x"] * (n // 4)
+    table = pa.table({"lagrum": lagrum, "beslutsdatum": dates, "redovisningsar": years})
+    report = codebooks.validate(table, codebook, examples=None, cast=True)
+    found = {(p.variable, p.problem): p.rows for p in report.issues}
+    assert found[("lagrum", "unknown_category")] == tuple(range(4, n + 1, 4))
+    assert found[("beslutsdatum", "wrong_type")] == tuple(range(2, n + 1, 4))
+    assert found[("redovisningsar", "out_of_range")] == tuple(range(2, n + 1, 4))
+    assert found[("redovisningsar", "wrong_type")] == tuple(range(4, n + 1, 4))
+    assert report.typed.equals(pa.table({name: codebooks.validate(table.slice(0, 8), codebook, cast=True)
+                                         .typed[name].to_pylist() * (n // 8) for name in table.column_names},
+                                        schema=report.typed.schema))
