@@ -50,14 +50,20 @@ class Changes:
         """Canonical numbers (S12, b"" where none) with every old number replaced by the current one, and where."""
         if not len(self) or not len(canonical):
             return canonical, np.zeros(len(canonical), dtype=bool)
-        numbers = to_integers(canonical)
-        at = np.minimum(np.searchsorted(self.old, numbers), len(self.old) - 1)
-        changed = (self.old[at] == numbers) & (numbers > 0)
+        current, changed = self.resolve_numbers(to_integers(canonical))
         if not changed.any():
             return canonical, changed
         out = np.array(canonical, dtype="S12")
-        out[changed] = to_canonical(self.current[at[changed]])
+        out[changed] = to_canonical(current[changed])
         return out, changed
+
+    def resolve_numbers(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`resolve` for numbers as 12-digit integers (0 where none): the current numbers, and where they changed."""
+        if not len(self) or not len(numbers):
+            return numbers, np.zeros(len(numbers), dtype=bool)
+        at = np.minimum(np.searchsorted(self.old, numbers), len(self.old) - 1)
+        changed = (self.old[at] == numbers) & (numbers > 0)
+        return (np.where(changed, self.current[at], numbers) if changed.any() else numbers), changed
 
 
 NO_CHANGES = Changes(np.zeros(0, np.int64), np.zeros(0, np.int64))

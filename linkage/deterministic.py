@@ -1,8 +1,9 @@
 """Deterministic linkage: a record belongs to the person of the population spine who has the same pseudonym.
 
 The population register is the spine (current personnummer → pseudonym). Old numbers were mapped to the current
-one before pseudonymising (`linkage.changes`), so one pseudonym is one person across every register. The join
-builds a hash table over the spine (the small side) once and probes each register's pseudonyms against it.
+one before pseudonymising (`linkage.changes`), so one pseudonym is one person across every register. A register's
+pseudonyms are categorical (`linkage.ingest`): only its distinct pseudonyms are looked up in a hash table over the
+spine, and the rows follow by their codes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def spine(population: Ingested) -> pd.DataFrame:
     """
     frame = population.frame
     persons = frame[frame[PSEUDONYM].notna()].reset_index(drop=True)
+    persons[PSEUDONYM] = strings(persons[PSEUDONYM])  # one row per person: nothing to share
     repeated = persons[PSEUDONYM].duplicated(keep=False).to_numpy()
     if repeated.any():
         rows = persons.loc[repeated, ROW].to_numpy()[:2]
@@ -38,12 +40,19 @@ def spine(population: Ingested) -> pd.DataFrame:
 def link_deterministic(frame: pd.DataFrame, persons: pd.DataFrame | pa.Array) -> pd.Categorical:
     """`link_method` of each record: deterministic where its pseudonym is a person of the spine,
     not_in_population where it has a pseudonym of someone else, unlinked where it has none (yet)."""
-    spine_ids = persons if isinstance(persons, (pa.Array, pa.ChunkedArray)) else arrow(persons[PSEUDONYM])
-    if isinstance(spine_ids, pa.ChunkedArray):
-        spine_ids = spine_ids.combine_chunks()
-    ids = arrow(frame[PSEUDONYM])
-    found = pc.is_in(ids, value_set=spine_ids).to_numpy(zero_copy_only=False)
-    has_id = ids.is_valid().to_numpy(zero_copy_only=False)
+    spine_ids = plain_text(persons if isinstance(persons, (pa.Array, pa.ChunkedArray)) else arrow(persons[PSEUDONYM]))
+    column = frame[PSEUDONYM]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        distinct, codes = pa.array(column.cat.categories, pa.string()), column.cat.codes.to_numpy()
+    else:
+        ids = arrow(column)
+        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        if not pa.types.is_dictionary(ids.type):
+            ids = pc.dictionary_encode(ids)
+        distinct, codes = plain_text(ids.dictionary), ids.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    known = pc.is_in(distinct, value_set=spine_ids).to_numpy(zero_copy_only=False)
+    found = np.r_[known, False][codes]
+    has_id = codes >= 0
     codes = np.where(found, 0, np.where(has_id, LINK_METHODS.index("not_in_population"),
                                         LINK_METHODS.index("unlinked")))
     return pd.Categorical.from_codes(codes.astype(np.int8), categories=list(LINK_METHODS))
@@ -52,3 +61,51 @@ def link_deterministic(frame: pd.DataFrame, persons: pd.DataFrame | pa.Array) ->
 def arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     """A pandas column as Arrow (zero-copy for Arrow-backed columns)."""
     return pa.array(series, from_pandas=True)
+
+
+def plain_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Arrow text as one plain string array (chunks combined, a dictionary decoded)."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks else pa.array([], values.type)
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    return values.cast(pa.string())
+
+
+def strings(series: pd.Series) -> pd.Series:
+    """A column of pseudonyms (categorical or text) as Arrow-backed strings, as pandas keeps text read from Arrow."""
+    return pd.Series(pd.arrays.ArrowExtensionArray(plain_text(arrow(series))), index=series.index, name=series.name)
+
+
+def with_pseudonyms(column: pd.Series, at: np.ndarray, values: np.ndarray) -> pd.Series:
+    """A categorical column of pseudonyms with the rows at positions `at` set to `values` (categories added where
+    new, kept sorted: the few new ones are merged in, the rest keep their order)."""
+    current = column.array if isinstance(column.dtype, pd.CategoricalDtype) else pd.Categorical(column)
+    values = np.asarray(values, dtype=object)
+    categories = current.categories
+    found = categories.get_indexer(values)
+    codes = current.codes.astype(np.int32)
+    if (found < 0).any():
+        new = np.unique(values[found < 0])
+        old = categories.to_numpy(dtype=object)
+        place = np.searchsorted(old, new)
+        shift = np.searchsorted(place, np.arange(len(old)), side="right")  # new ones placed before each old one
+        codes = np.where(codes >= 0, codes + shift[np.maximum(codes, 0)], -1).astype(np.int32)
+        categories = pd.Index(np.insert(old, place, new), dtype=object)
+        found = categories.get_indexer(values)
+    codes[at] = found
+    dtype = pd.CategoricalDtype(categories) if categories is not current.categories else current.dtype
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=column.index, name=column.name)
+
+
+def without_unused(column: pd.Series) -> pd.Series:
+    """A categorical column with only the categories its rows use (as pandas' `remove_unused_categories`, without
+    sorting the codes of tens of millions of rows)."""
+    codes = column.cat.codes.to_numpy()
+    used = np.bincount(codes[codes >= 0], minlength=len(column.cat.categories)) > 0
+    if used.all():
+        return column
+    renumbered = np.r_[np.cumsum(used) - 1, -1].astype(codes.dtype)[codes]
+    categories = column.cat.categories[used]
+    return pd.Series(pd.Categorical.from_codes(renumbered, dtype=pd.CategoricalDtype(categories)),
+                     index=column.index, name=column.name)

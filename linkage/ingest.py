@@ -15,17 +15,25 @@ For each register of the catalogue (`linkage.registers`), in Arrow record batche
    impossible date, organisation number);
 6. drop every direct identifier column (by codebook role, never by name).
 rows read = rows kept + rows rejected + duplicates dropped. Rejects (row, column, reason, raw value) go to the secure
-working folder only. Frames are pandas with Arrow-backed text and numbers and datetime64[ns] dates.
+working folder only. Frames are pandas with Arrow-backed text and numbers and datetime64[ns] dates; `pseudonym_id`
+is categorical (each distinct pseudonym is held once, the rows hold small codes).
+
+Each distinct number is pseudonymised once per register, and each column is parsed once (validated and typed in one
+pass, codes and dates once per distinct value), so the cost follows the rows where it must and the distinct values
+where it can.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import hashlib
 import hmac
 import os
+import threading
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,24 +42,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 import codebooks
 from codebooks import Codebook
-from linkage.changes import NO_CHANGES, NO_REFERENCE, Changes, as_arrow
+from linkage.changes import NO_CHANGES, NO_REFERENCE, Changes, as_arrow, to_canonical, to_integers
 from linkage.errors import InputError
-from linkage.io import CSV_SUFFIXES, PARQUET_SUFFIXES, read_table, require_columns, sniff_csv, write_table
+from linkage.io import BATCH_ROWS, TableBatches, require_columns, write_table
 from linkage.registers import Register, register
 from pseudonym.keys import MasterKey
-from pseudonym.luhn import check_digits
 from pseudonym.personnummer import KINDS, REASONS
-from pseudonym.pseudonyms import project_key, pseudonyms_from_parsed
-from pseudonym.vectorized import parse_arrays
+from pseudonym.pseudonyms import HEX_DIGITS, hex_digests, project_key
+from pseudonym.vectorized import ParsedIds, parse_arrays
 
-#: Rows per record batch of a large register (CSV: blocks of about as many rows of _CSV_ROW_BYTES bytes).
-BATCH_ROWS = 1 << 20
-_CSV_ROW_BYTES = 64
 #: Columns ingest adds: the source row number, the pseudonym and what the identifier tells.
 ROW, PSEUDONYM, BIRTH_DATE, SEX, ID_KIND = "row", "pseudonym_id", "birth_date", "sex", "id_kind"
 EVIDENCE_COLUMNS = ("row", "group", "birth_date", "sex", "kommun", "country", "event_date", "id_kind", "neighbours")
@@ -103,9 +105,9 @@ class IngestCounts:
 class Ingested:
     """One ingested register: the frame, the evidence of rows without a pseudonym, the counts, the rejects file.
 
-    `frame`: `row`, `pseudonym_id` (NA without a usable identifier), the register's own typed columns without its
-    direct identifiers, `birth_date`, `sex` (1 man, 2 kvinna, NA unknown) and `id_kind` (registers of persons
-    only). `evidence`: one row per frame row without a pseudonym (EVIDENCE_COLUMNS). `duplicate_rows`: the
+    `frame`: `row`, `pseudonym_id` (categorical, sorted categories; NA without a usable identifier), the register's
+    own typed columns without its direct identifiers, `birth_date`, `sex` (1 man, 2 kvinna, NA unknown) and
+    `id_kind` (registers of persons only). `evidence`: one row per frame row without a pseudonym (EVIDENCE_COLUMNS). `duplicate_rows`: the
     source rows dropped as exact repeats.
     """
 
@@ -127,55 +129,73 @@ def ingest_register(name: str, data_dir: Path | str, *, key: MasterKey | bytes, 
     """Ingest register `name` from `data_dir` (see the module docstring); rejects go to `secure_dir`.
 
     `columns` limits the register's own columns kept in the frame (every column is still read, checked and
-    compared for duplicates, so which rows are kept never depends on it). Large registers are read
-    `batch_rows` rows at a time; `workers` threads ingest batches side by side (Arrow, numpy and the HMAC
-    release the GIL), the result the same whatever their number.
+    compared for duplicates, so which rows are kept never depends on it). The register is read `batch_rows`
+    rows at a time; `workers` threads ingest batches side by side (Arrow, numpy and the HMAC release the GIL),
+    the result the same whatever their number.
     """
     entry = register(name)
     codebook = entry.codebook
     keep = _kept_columns(entry, codebook, columns)
     secure = _secure_folder(secure_dir)
+    if workers < 1:
+        raise InputError("workers must be at least 1")
     context = _Context(entry, codebook, keep, project_key(key, project), changes or NO_CHANGES)
-    source = _Source(entry.file(data_dir), (batch_rows or BATCH_ROWS) if entry.large else None)
+    source = TableBatches(entry.file(data_dir), batch_rows=batch_rows or BATCH_ROWS, dictionary=True)
     seen = _Seen()
-    frames, evidence, rejects, duplicates = [], [], [], []
+    parts: list[_Part] = []
     counts = IngestCounts()
 
     def collect(part: _Part) -> None:
-        frames.append(part.frame)
-        evidence.append(part.evidence)
-        rejects.append(part.rejects)
+        parts.append(part)
         counts.add(part.counts)
         if progress is not None:
             progress(name, counts.rows_read)
 
-    def prepare(batch: pa.Table, rows: np.ndarray) -> _Batch:
-        duplicate = seen.repeats(batch)  # in file order, before the batch is handed on
-        duplicates.append(rows[duplicate])
-        return _Batch(context, batch.filter(pa.array(~duplicate)), rows[~duplicate], len(rows),
-                      int(duplicate.sum()))
-
-    if workers < 1:
-        raise InputError("workers must be at least 1")
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reglink-ingest") as pool:
         pending: deque[Future[_Part]] = deque()
-        for batch, rows in source.batches():
-            pending.append(pool.submit(prepare(batch, rows).run))
+        turn = threading.Event()
+        turn.set()
+        for batch, rows in source:
+            after, turn = turn, threading.Event()
+            pending.append(pool.submit(context.ingest, batch, rows, seen, after, turn))
             while len(pending) > workers:  # at most `workers` batches in flight: memory stays bounded
                 collect(pending.popleft().result())
         while pending:
             collect(pending.popleft().result())
+    seen.forget()  # the hashes of every row: not needed once the last batch is in
     if counts.rows_read == 0 and not source.bad:
         raise InputError(f"{source.path.name}: has a header but no data rows")
-    bad = source.bad_rejects()
-    rejects.append(bad)
+    bad = _bad_lines(source.bad)
     counts.add(IngestCounts(rows_read=bad.num_rows, rows_rejected=bad.num_rows,
                             rejected={"wrong_number_of_fields": bad.num_rows} if bad.num_rows else {}))
     assert counts.balanced, "ingest lost rows: a bug"
-    reject_table = pa.concat_tables(rejects).sort_by([("row", "ascending")])
+    reject_table = pa.concat_tables([*(part.rejects for part in parts), bad]).sort_by([("row", "ascending")])
     rejects_path = write_table(reject_table, secure / f"{name}.rejects.csv", overwrite=True)
-    return Ingested(entry, context.frame(frames), context.evidence_frame(evidence), counts, rejects_path,
-                    np.concatenate(duplicates) if duplicates else np.zeros(0, np.int64))
+    duplicates = [part.duplicates for part in parts]
+    ingested = Ingested(entry, context.frame([part.frame for part in parts]),
+                        context.evidence_frame([part.evidence for part in parts]), counts, rejects_path,
+                        np.concatenate(duplicates) if duplicates else np.zeros(0, np.int64))
+    parts.clear()
+    release_memory()  # the batches' scratch memory
+    return ingested
+
+
+def release_memory() -> None:
+    """Give memory freed by a stage back to the system (Arrow's pool, and C's heap where it is glibc's) so the
+    next stage starts from what is really in use: freed memory kept by one allocator cannot serve the other."""
+    pa.default_memory_pool().release_unused()
+    if _TRIM is not None:
+        _TRIM(0)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+_TRIM = _malloc_trim()
 
 
 # ------------------------------------------------------------------------------------------------ one batch
@@ -186,86 +206,94 @@ class _Part:
     evidence: pa.Table
     rejects: pa.Table
     counts: IngestCounts
-
-
-@dataclass
-class _Batch:
-    """A batch with its exact repeats removed, ready to be ingested (on any worker thread)."""
-
-    context: _Context
-    batch: pa.Table
-    rows: np.ndarray
-    read: int
-    repeats: int
-
-    def run(self) -> _Part:
-        part = self.context.ingest(self.batch, self.rows)
-        part.counts.rows_read += self.read
-        part.counts.duplicates_dropped += self.repeats
-        return part
+    duplicates: np.ndarray
 
 
 @dataclass(frozen=True)
 class _Identified:
-    """What the identifiers of a batch's valid rows gave: pseudonyms, facts, and why rows are rejected."""
+    """What the identifiers of a batch's rows gave: pseudonym codes, facts, and why rows are rejected."""
 
-    pseudonyms: pa.Array
+    codes: np.ndarray  # int32 into the register's Pseudonyms, -1 where none
     birth_date: np.ndarray
     sex: np.ndarray
     kind: np.ndarray
-    reject: np.ndarray  # reason per row, None where kept
+    reject: np.ndarray  # int8 per row: index into _REJECTS, -1 where kept
     neighbours: pa.Array  # broken check digit: pseudonyms of the valid numbers one digit away, comma-separated
     mapped: int
 
 
 class _Context:
-    """What every batch of one register needs: catalogue entry, codebook, columns kept, key and changes."""
+    """What every batch of one register needs: catalogue entry, codebook, columns kept, key, changes, and the
+    register's pseudonyms so far."""
 
     def __init__(self, entry: Register, codebook: Codebook, keep: list[str], key: bytes, changes: Changes):
         self.entry, self.codebook, self.keep, self.key, self.changes = entry, codebook, keep, key, changes
+        self.pseudonyms = Pseudonyms(key)
+        #: The columns needed typed: those kept and those linkage reads (never the identifier itself).
+        self.typed = {*keep, *entry.linkage_columns} - {entry.identifier}
 
-    def ingest(self, raw: pa.Table, rows: np.ndarray) -> _Part:
-        """Validate a batch against the codebook and type it; then, for registers of persons, identify."""
-        problems = _problem_rows(raw, self.codebook)
+    def ingest(self, raw: pa.Table, rows: np.ndarray, seen: _Seen, after: threading.Event,
+               turn: threading.Event) -> _Part:
+        """Find a batch's exact repeats (batches take their turn in file order), validate and type its rows in one
+        pass over the codebook; then, for registers of persons, identify. Text columns are dictionary-encoded
+        once, by the reader, for all three. Every step runs on every row and the masks combine at the end: one
+        filter, not one per step."""
+        try:
+            hashed = _Seen.hashed(raw)
+            after.wait()
+            duplicate = seen.repeats(hashed)
+        finally:
+            turn.set()
+        report = codebooks.validate(raw, self.codebook, examples=None, cast=self.typed)
+        problems = [(p, column, reason) for p, column, reason in _problems(report, self.codebook)
+                    if not duplicate[p]]
         bad = np.zeros(raw.num_rows, dtype=bool)
         bad[[p for p, _, _ in problems]] = True
         first_reason = dict(reversed([(p, reason) for p, _, reason in problems]))
-        counts = IngestCounts(rows_rejected=int(bad.sum()), rejected=dict(Counter(first_reason.values())))
+        counts = IngestCounts(rows_read=raw.num_rows, duplicates_dropped=int(duplicate.sum()),
+                              rows_rejected=int(bad.sum()), rejected=dict(Counter(first_reason.values())))
         rejects = _rejects(raw, rows, problems)
-        valid, rows = raw.filter(pa.array(~bad)), rows[~bad]
-        typed = codebooks.cast(valid, self.codebook)
+        duplicates = rows[duplicate]
+        usable = ~duplicate & ~bad
+        typed = report.typed
         if self.entry.identifier is None:
-            counts.rows_kept = valid.num_rows
-            return _Part(self._columns(typed, rows), _empty_evidence(), rejects, counts)
-        part = self._identify(valid[self.entry.identifier], typed, rows)
+            counts.rows_kept = int(usable.sum())
+            frame = self._columns(typed, rows, usable)
+            return _Part(frame, _empty_evidence(), rejects, counts, duplicates)
+        part = self._identify(raw[self.entry.identifier], typed, rows, usable)
         part.counts.add(counts)
         part.rejects = pa.concat_tables([rejects, part.rejects])
+        part.duplicates = duplicates
         return part
 
-    def _identify(self, identifiers: pa.ChunkedArray, typed: pa.Table, rows: np.ndarray) -> _Part:
-        """Pseudonymise the identifiers of typed rows; keep evidence where there is no pseudonym; reject the rest."""
+    def _identify(self, identifiers: pa.ChunkedArray, typed: pa.Table, rows: np.ndarray,
+                  usable: np.ndarray) -> _Part:
+        """Pseudonymise the identifiers of the `usable` rows; keep evidence where there is no pseudonym; reject
+        the rest."""
         reference = self.entry.reference.dates(typed) if self.entry.reference else pa.nulls(len(rows), pa.date32())
-        ids = _identify(identifiers, reference, self.key, self.changes)
-        rejected = pd.notna(ids.reject)
+        ids = _identify(identifiers, reference, self.pseudonyms, self.changes, usable)
+        rejected = usable & (ids.reject >= 0)
         where = np.flatnonzero(rejected)
-        rejects = _table_of_rejects(rows[where], self.entry.identifier, ids.reject[where],
-                                    _text(identifiers).take(pa.array(where)))
-        pseudonymised = np.isin(ids.kind, _PSEUDONYMISED) & ~rejected
-        without = ~rejected & ~pseudonymised
-        counts = IngestCounts(rows_kept=int((~rejected).sum()), rows_rejected=len(where),
+        reasons = np.asarray(_REJECTS, dtype=object)[ids.reject[where]]
+        rejects = _table_of_rejects(rows[where], self.entry.identifier, reasons,
+                                    _text(_single(identifiers).take(pa.array(where))))
+        kept = usable & ~rejected
+        pseudonymised = kept & (ids.codes >= 0)
+        without = kept & ~pseudonymised
+        counts = IngestCounts(rows_kept=int(kept.sum()), rows_rejected=len(where),
                               pseudonymised=int(pseudonymised.sum()), old_numbers_mapped=ids.mapped,
                               without_id=dict(Counter(np.asarray(KINDS)[ids.kind[without]].tolist())),
-                              rejected=dict(Counter(ids.reject[where].tolist())))
-        kept = ~rejected
-        frame = self._columns(typed.filter(pa.array(kept)), rows[kept])
-        frame = frame.add_column(1, PSEUDONYM, ids.pseudonyms.filter(pa.array(kept)))
+                              rejected=dict(Counter(reasons.tolist())))
+        frame = self._columns(typed, rows, kept)
+        codes = ids.codes[kept]
+        frame = frame.add_column(1, PSEUDONYM, pa.array(codes, pa.int32(), mask=codes < 0))
         frame = frame.append_column(BIRTH_DATE, _dates(ids.birth_date[kept]))
         frame = frame.append_column(SEX, pa.array(ids.sex[kept], pa.int8(), mask=ids.sex[kept] == 0))
         frame = frame.append_column(ID_KIND, pa.array(ids.kind[kept], pa.int8()))
         at = pa.array(np.flatnonzero(without))
         evidence = pa.table({
             "row": pa.array(rows[without], pa.int64()),
-            "group": _group_keys(self.key, self._scope(typed.take(at)), _text(identifiers).take(at)),
+            "group": _group_keys(self.key, self._scope(typed.take(at)), _text(_single(identifiers).take(at))),
             "birth_date": _dates(ids.birth_date[without]),
             "sex": pa.array(ids.sex[without], pa.int8(), mask=ids.sex[without] == 0),
             "kommun": self._text_column(typed, self.entry.kommun, at),
@@ -274,11 +302,12 @@ class _Context:
             "id_kind": pa.array(ids.kind[without], pa.int8()),
             "neighbours": ids.neighbours.take(at),
         })
-        return _Part(frame, evidence, rejects, counts)
+        return _Part(frame, evidence, rejects, counts, np.zeros(0, np.int64))
 
-    def _columns(self, typed: pa.Table, rows: np.ndarray) -> pa.Table:
-        """The row numbers and the kept register columns (never a direct identifier)."""
-        return pa.table({ROW: pa.array(rows, pa.int64()), **{name: typed[name] for name in self.keep}})
+    def _columns(self, typed: pa.Table, rows: np.ndarray, kept: np.ndarray) -> pa.Table:
+        """The row numbers and the kept register columns (never a direct identifier) of the kept rows."""
+        table = pa.table({ROW: pa.array(rows, pa.int64()), **{name: typed[name] for name in self.keep}})
+        return table if kept.all() else table.filter(pa.array(kept))
 
     def _scope(self, typed: pa.Table) -> pa.Array:
         """Per row, the scope an identifier is unique within: the namespace, and a column's value where given."""
@@ -294,11 +323,13 @@ class _Context:
         return _text(typed[name]).take(at)
 
     def frame(self, parts: list[pa.Table]) -> pd.DataFrame:
-        """The batches as one pandas frame (see `_to_pandas`), with Int8 sex and categorical id_kind."""
+        """The batches as one pandas frame (see `_to_pandas`): `pseudonym_id` categorical (sorted pseudonyms as
+        categories: each is held once, the rows hold small codes), Int8 sex and categorical id_kind."""
         table = pa.concat_tables(parts)
         identified = ID_KIND in table.column_names
-        frame = _to_pandas(table.drop_columns([ID_KIND, SEX] if identified else []))
+        frame = _to_pandas(table.drop_columns([PSEUDONYM, ID_KIND, SEX] if identified else []))
         if identified:
+            frame.insert(1, PSEUDONYM, self.pseudonyms.categorical(table[PSEUDONYM]))
             frame[SEX] = _nullable_int8(table[SEX])
             frame[ID_KIND] = pd.Categorical.from_codes(_numpy(table[ID_KIND]), categories=list(KINDS))
         return frame
@@ -312,73 +343,219 @@ class _Context:
         return frame[list(EVIDENCE_COLUMNS)]
 
 
-def _identify(values: pa.Array | pa.ChunkedArray, reference: pa.Array, key: bytes, changes: Changes
-              ) -> _Identified:
-    """Classify and pseudonymise a batch's identifiers with per-row reference dates."""
-    text = _text(values)
-    n = len(text)
-    dates = reference.to_numpy(zero_copy_only=False).astype("datetime64[D]")
-    undated = np.isnat(dates)
-    dates[undated] = NO_REFERENCE
-    parsed = parse_arrays(text, reference_date=dates)
-    canonical, changed = changes.resolve(parsed.canonical)
+class Pseudonyms:
+    """A register's distinct current numbers, each pseudonymised (HMAC) once, however many rows carry it.
+
+    `codes` numbers the distinct numbers in the order batches meet them (threads may meet them in any order);
+    `categorical` turns codes into pseudonyms with the categories sorted, so the result does not depend on that
+    order. 20 million dispensings carry about a million numbers: one HMAC each, not one per row.
+    """
+
+    def __init__(self, key: bytes):
+        self.key = key
+        self._lock = threading.Lock()
+        self._sorted = np.zeros(0, np.int64)  # the numbers met so far, sorted
+        self._sorted_codes = np.zeros(0, np.int32)  # their codes
+        self._digests: list[tuple[int, np.ndarray]] = []  # (first code, hex digits of the numbers from it on)
+        self._count = 0
+
+    def codes(self, numbers: np.ndarray) -> np.ndarray:
+        """The code (int32) of each 12-digit number; -1 where the number is 0 (none)."""
+        distinct, inverse = np.unique(numbers, return_inverse=True)
+        found = np.full(len(distinct), -1, dtype=np.int32)
+        with self._lock:
+            at = np.searchsorted(self._sorted, distinct)
+            inside = at < len(self._sorted)
+            known = np.zeros(len(distinct), dtype=bool)
+            known[inside] = self._sorted[at[inside]] == distinct[inside]
+            found[known] = self._sorted_codes[at[known]]
+            fresh = ~known & (distinct > 0)
+            new, first = distinct[fresh], self._count
+            found[fresh] = np.arange(first, first + len(new), dtype=np.int32)
+            self._count += len(new)
+            self._sorted = np.insert(self._sorted, at[fresh], new)
+            self._sorted_codes = np.insert(self._sorted_codes, at[fresh], found[fresh])
+        if len(new):  # outside the lock: another batch may look up meanwhile
+            digests = hex_digests(self.key, to_canonical(new))
+            with self._lock:
+                self._digests.append((first, digests))
+        return found[inverse.reshape(-1)]
+
+    def _table(self) -> np.ndarray:
+        """Hex digits of every code's pseudonym, in code order ((codes × 32) uint8)."""
+        parts = sorted(self._digests, key=lambda part: part[0])
+        digits = np.concatenate([d for _, d in parts]) if parts else np.zeros(0, np.uint8)
+        return digits.reshape(-1, HEX_DIGITS)
+
+    def categorical(self, codes: pa.ChunkedArray | pa.Array) -> pd.Categorical:
+        """Codes (int32, null for none) as a pandas Categorical of pseudonyms, categories sorted."""
+        table = self._table()
+        order = np.argsort(table.view(f"S{HEX_DIGITS}").reshape(-1), kind="stable")
+        rank = np.empty(len(order) + 1, dtype=np.int32)
+        rank[order] = np.arange(len(order), dtype=np.int32)
+        rank[-1] = -1
+        values = _single(codes) if len(codes) else pa.array([], pa.int32())
+        positions = values.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        categories = table[order].view(f"S{HEX_DIGITS}").reshape(-1).astype(f"U{HEX_DIGITS}").astype(object)
+        return pd.Categorical.from_codes(rank[positions], categories=pd.Index(categories, dtype=object))
+
+
+def _identify(values: pa.Array | pa.ChunkedArray, reference: pa.Array, pseudonyms: Pseudonyms, changes: Changes,
+              usable: np.ndarray) -> _Identified:
+    """Classify a batch's identifiers with per-row reference dates (parsed once per distinct value,
+    `_parse_by_value`) and pseudonymise those of the `usable` rows."""
+    values = _single(values)
+    n = len(values)
+    days = reference.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    undated = np.isnat(days)
+    days[undated] = NO_REFERENCE
+    parsed, index = _parse_by_value(values, days)
+    # Per distinct value: kind, current number, pseudonym code, birth date, sex, why rejected.
+    kind = parsed.kind
+    numbers, changed = changes.resolve_numbers(to_integers(parsed.canonical))
     birth_date, sex = parsed.birth_date.copy(), parsed.sex.copy()
     if changed.any():  # the current number's birth date and sex (the old one's may have been wrong)
-        current = parse_arrays(as_arrow(canonical[changed]), reference_date=NO_REFERENCE)
+        current = parse_arrays(as_arrow(to_canonical(numbers[changed])), reference_date=NO_REFERENCE)
         birth_date[changed], sex[changed] = current.birth_date, current.sex
-    pseudonyms = pseudonyms_from_parsed(dataclasses.replace(parsed, canonical=canonical), key)
-
-    kind = parsed.kind
-    reason = np.full(n, None, dtype=object)
+    used = np.zeros(len(kind), dtype=bool)
+    used[index[usable]] = True
+    codes = pseudonyms.codes(np.where(np.isin(kind, _PSEUDONYMISED) & used, numbers, 0))
+    reason = np.full(len(kind), -1, dtype=np.int8)
     invalid = kind == _KIND["invalid"]
     broken = invalid & (parsed.reason == REASONS.index("checksum"))
-    reason[invalid & ~broken] = np.char.add("identifier_", np.asarray(REASONS)[parsed.reason[invalid & ~broken]])
-    reason[kind == _KIND["organisationsnummer"]] = "organisationsnummer"
-    needs_century = undated & ~np.asarray(pc.fill_null(pc.match_substring_regex(text, _CENTURY_WRITTEN), False))
-    reason[needs_century & pd.isna(reason)] = "no_reference_date"
+    reason[invalid & ~broken] = parsed.reason[invalid & ~broken]  # identifier_<REASONS>
+    reason[kind == _KIND["organisationsnummer"]] = _REJECTS.index("organisationsnummer")
+    # Per row.
+    kind, codes, reason, changed = kind[index], codes[index], reason[index], changed[index]
+    birth_date, sex, broken = birth_date[index], sex[index], broken[index]
+    undated &= usable & (reason < 0)
+    if undated.any():
+        rows = np.flatnonzero(undated)
+        written = pc.fill_null(pc.match_substring_regex(_text(values.take(pa.array(rows))), _CENTURY_WRITTEN), False)
+        reason[rows[~np.asarray(written)]] = _REJECTS.index("no_reference_date")
     neighbours = pa.nulls(n, pa.string())
+    broken &= usable
     if broken.any():
-        birth_date[broken], sex[broken] = _facts_despite_check_digit(text, broken, dates)
-        neighbours = pc.replace_with_mask(neighbours, pa.array(broken),
-                                          _neighbours(text, broken, dates, key, changes))
-    mapped = int((changed & pd.isna(reason)).sum())
-    return _Identified(pseudonyms, birth_date, sex, kind, reason, neighbours, mapped)
+        rows = np.flatnonzero(broken)
+        typo = _single_digit_typos(_text(values.take(pa.array(rows))), days[rows], pseudonyms.key, changes)
+        birth_date[rows], sex[rows] = typo.birth_date, typo.sex
+        neighbours = pc.replace_with_mask(neighbours, pa.array(broken), typo.neighbours)
+    mapped = int((changed & usable & (reason < 0)).sum())
+    return _Identified(codes, birth_date, sex, kind, reason, neighbours, mapped)
 
 
-def _facts_despite_check_digit(text: pa.Array, rows: np.ndarray, dates: np.ndarray
-                               ) -> tuple[np.ndarray, np.ndarray]:
-    """Birth date and sex of numbers whose only fault is the check digit: parsed with the check digit corrected.
-
-    A typo elsewhere may have changed the date or the sex digit: evidence, not fact (compared leniently)."""
-    values, digits = _broken_digits(text, rows)
-    fixed = [v[:-1] + str(c) for v, c in zip(values, check_digits(digits[:, :9]))]
-    parsed = parse_arrays(pa.array(fixed, pa.string()), reference_date=dates[np.flatnonzero(rows)])
-    return parsed.birth_date, parsed.sex
+#: Why a row is rejected for its identifier: the parse's REASONS as `identifier_<reason>` (a broken check digit
+#: is kept), an organisation number, a 10-digit number without a reference date to infer its century from.
+_REJECTS = (*(f"identifier_{reason}" for reason in REASONS), "organisationsnummer", "no_reference_date")
 
 
-def _neighbours(text: pa.Array, rows: np.ndarray, dates: np.ndarray, key: bytes, changes: Changes) -> pa.Array:
-    """For numbers with a broken check digit, the pseudonyms (current numbers) of every valid number that differs
-    in one digit of YYMMDDNNNC, comma-separated: a single mistyped digit always breaks the Luhn check (domain.md
-    §1.1), and for each position exactly one digit makes it hold, so the true number is one of at most ten."""
-    values, digits = _broken_digits(text, rows)
-    places = [[i for i, c in enumerate(v) if c.isdigit()][-10:] for v in values]
+def _parse_by_value(values: pa.Array, days: np.ndarray) -> tuple[ParsedIds, np.ndarray]:
+    """The identifiers (dictionary-encoded, or text) parsed once per distinct value, and per row which entry of
+    that is its own.
+
+    A value's parse depends on the reference date only through the century of a 10-digit number and the check
+    that the birth date is not after it, both monotone in the date: a value parsed alike with the earliest and
+    the latest date of its rows is parsed alike with every date between (registers hold each person's number on
+    many rows). The rows of a value that parses differently are parsed one by one, as entries of their own."""
+    if not pa.types.is_dictionary(values.type) or len(values.dictionary) > len(values) // 2:
+        return parse_arrays(_text(values), reference_date=days), np.arange(len(values))  # nothing to share
+    texts = pa.concat_arrays([_text(values.dictionary), pa.array([""])])  # the last: null (read as empty)
+    index = values.indices.fill_null(len(texts) - 1).to_numpy(zero_copy_only=False).astype(np.int64)
+    day = days.astype(np.int64)
+    low = np.full(len(texts), np.iinfo(np.int64).max)
+    high = np.full(len(texts), np.iinfo(np.int64).min)
+    np.minimum.at(low, index, day)
+    np.maximum.at(high, index, day)
+    unused = low > high
+    low[unused] = high[unused] = NO_REFERENCE.astype(np.int64)
+    parsed = parse_arrays(texts, reference_date=low.astype("datetime64[D]"))
+    spread = np.flatnonzero(low != high)
+    if not len(spread):
+        return parsed, index
+    latest = parse_arrays(texts.take(pa.array(spread)), reference_date=high[spread].astype("datetime64[D]"))
+    differ = np.zeros(len(texts), dtype=bool)
+    differ[spread] = np.logical_or.reduce([_field(parsed, name)[spread] != _field(latest, name)
+                                           for name in _PARSED_FIELDS])
+    rows = np.flatnonzero(differ[index])
+    if not len(rows):
+        return parsed, index
+    own = parse_arrays(_text(values).take(pa.array(rows)), reference_date=days[rows])
+    index[rows] = len(texts) + np.arange(len(rows))
+    return ParsedIds(**{name: np.concatenate([_field(parsed, name), _field(own, name)])
+                        for name in _PARSED_FIELDS}), index
+
+
+_PARSED_FIELDS = tuple(f.name for f in dataclasses.fields(ParsedIds))
+def _field(parsed: ParsedIds, name: str) -> np.ndarray:
+    return getattr(parsed, name)
+
+
+@dataclass(frozen=True)
+class _Typos:
+    """What numbers with a broken check digit still tell (see `_single_digit_typos`)."""
+
+    birth_date: np.ndarray
+    sex: np.ndarray
+    neighbours: pa.Array
+
+
+def _single_digit_typos(text: pa.Array, days: np.ndarray, key: bytes, changes: Changes) -> _Typos:
+    """For numbers whose only fault is the check digit: birth date and sex parsed with the check digit corrected
+    (a typo elsewhere may have changed the date or the sex digit: evidence, not fact, compared leniently), and the
+    pseudonyms (current numbers) of every valid number one digit away in YYMMDDNNNC, sorted and comma-separated.
+
+    A single mistyped digit always breaks the Luhn check (domain.md §1.1), and for each of the ten positions
+    exactly one digit makes it hold, so the true number is one of at most ten. Vectorised over a byte matrix of
+    the values (they are digits and separators only: their shape was checked by the parse)."""
+    n = len(text)
+    trimmed = pc.utf8_trim_whitespace(text)
+    length = np.asarray(pc.binary_length(trimmed), dtype=np.int64)
+    matrix = _byte_matrix(trimmed, _WIDTH)
+    digit = (matrix >= ord("0")) & (matrix <= ord("9"))
+    after = np.cumsum(digit[:, ::-1], axis=1)[:, ::-1]  # digits at or after each position
+    places = np.nonzero(digit & (after <= 10))[1].reshape(n, 10)  # positions of the last ten digits
+    digits = (np.take_along_axis(matrix, places, axis=1) - ord("0")).astype(np.uint8)
     fixes = _single_digit_fixes(digits)
-    candidates, owner = [], []
-    for r, (value, where, fix) in enumerate(zip(values, places, fixes.tolist())):
-        for place, digit in zip(where, fix):
-            candidates.append(value[:place] + str(digit) + value[place + 1:])
-            owner.append(r)
-    owner = np.array(owner, dtype=np.int64)
-    parsed = parse_arrays(pa.array(candidates, pa.string()), reference_date=dates[np.flatnonzero(rows)][owner]
-                          if len(owner) else None)
+    candidates = np.repeat(matrix, 10, axis=0)
+    at = np.arange(n * 10)
+    candidates[at, places.reshape(-1)] = (fixes.reshape(-1) + ord("0")).astype(np.uint8)
+    parsed = parse_arrays(_strings(candidates, np.repeat(length, 10)), reference_date=np.repeat(days, 10))
+    corrected = np.arange(n) * 10 + 9  # the check digit made to hold
     canonical, _ = changes.resolve(parsed.canonical)
     valid = np.isin(parsed.kind, _PSEUDONYMISED)
-    pseudonyms = pseudonyms_from_parsed(dataclasses.replace(parsed, canonical=canonical), key).to_pylist()
-    joined = [[] for _ in values]
-    for r, ok, pseudonym in zip(owner.tolist(), valid.tolist(), pseudonyms):
-        if ok and pseudonym not in joined[r]:
-            joined[r].append(pseudonym)
-    return pa.array([",".join(sorted(found)) or None for found in joined], pa.string())
+    owner, pseudonym = at[valid] // 10, hex_digests(key, canonical[valid]).reshape(-1, HEX_DIGITS)
+    pseudonym = pseudonym.view(f"S{HEX_DIGITS}").reshape(-1)
+    order = np.lexsort((pseudonym, owner))
+    owner, pseudonym = owner[order], pseudonym[order]
+    first = np.r_[True, (owner[1:] != owner[:-1]) | (pseudonym[1:] != pseudonym[:-1])]
+    owner, pseudonym = owner[first], pseudonym[first]
+    offsets = np.searchsorted(owner, np.arange(n + 1)).astype(np.int32)
+    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(pseudonym.astype(f"U{HEX_DIGITS}"), pa.string()))
+    joined = pc.binary_join(lists, ",")
+    none = np.diff(offsets) == 0
+    return _Typos(parsed.birth_date[corrected], parsed.sex[corrected],
+                  pc.if_else(pa.array(none), pa.scalar(None, pa.string()), joined))
+
+
+#: The longest written form of a number with a broken check digit: YYYYMMDD-NNNC.
+_WIDTH = 13
+
+
+def _byte_matrix(text: pa.Array, width: int) -> np.ndarray:
+    """ASCII text of at most `width` characters as an (n, width) uint8 matrix, right-padded with spaces."""
+    padded = pc.utf8_rpad(text, width=width, padding=" ")
+    if not len(padded):
+        return np.zeros((0, width), dtype=np.uint8)
+    _, offsets, data = padded.buffers()
+    start = int(np.frombuffer(offsets, dtype=np.int32)[padded.offset])
+    return np.frombuffer(data, dtype=np.uint8)[start:start + len(padded) * width].reshape(-1, width).copy()
+
+
+def _strings(matrix: np.ndarray, length: np.ndarray) -> pa.Array:
+    """The first `length` bytes of each row of a uint8 matrix as an Arrow string array."""
+    keep = np.arange(matrix.shape[1]) < length[:, None]
+    offsets = np.r_[0, np.cumsum(length)].astype(np.int32)
+    return pa.StringArray.from_buffers(len(length), pa.py_buffer(offsets), pa.py_buffer(matrix[keep].tobytes()))
 
 
 def _single_digit_fixes(digits: np.ndarray) -> np.ndarray:
@@ -392,13 +569,6 @@ def _single_digit_fixes(digits: np.ndarray) -> np.ndarray:
         fixes[:, p] = _UNDOUBLED[target] if p % 2 == 0 else target
     fixes[:, 9] = (digits[:, 9] - total) % 10
     return fixes
-
-
-def _broken_digits(text: pa.Array, rows: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """The trimmed values of `rows` and their last ten digits (YYMMDDNNNC) as an (n, 10) array."""
-    values = [v.strip() for v in text.take(pa.array(np.flatnonzero(rows))).to_pylist()]
-    digits = np.array([[int(c) for c in v if c.isdigit()][-10:] for v in values], dtype=np.uint8).reshape(-1, 10)
-    return values, digits
 
 
 def _group_keys(key: bytes, scope: pa.Array, identifiers: pa.Array) -> pa.Array:
@@ -419,29 +589,14 @@ def _digest(keyed: hmac.HMAC, message: str) -> str:
 
 # ------------------------------------------------------------------------------------------------ validation
 
-def _problem_rows(table: pa.Table, codebook: Codebook) -> list[tuple[int, str, str]]:
-    """(position, column, problem) of every row problem the codebook finds; a missing or unknown column is an
-    InputError. `validate` names at most a few example rows per problem, so a slice with more is halved until
-    every row is named."""
-    report = codebooks.validate(table, codebook)
+def _problems(report: codebooks.ValidationReport, codebook: Codebook) -> list[tuple[int, str, str]]:
+    """(position, column, problem) of every row problem the codebook found, by position; a missing or unknown
+    column is an InputError."""
     for issue in report.issues:
         if issue.problem in ("missing_column", "unknown_column"):
             raise InputError(f"{codebook.name}: column '{issue.variable}': {issue.problem.replace('_', ' ')} "
                              f"({issue.detail})")
-    return sorted(_rows_named(table, codebook, report, 0))
-
-
-def _rows_named(table: pa.Table, codebook: Codebook, report, offset: int) -> list[tuple[int, str, str]]:
-    issues = [i for i in report.issues if i.rows]
-    if all(len(i.rows) == i.count for i in issues):
-        return [(offset + r - 1, i.variable, i.problem) for i in issues for r in i.rows]
-    half = table.num_rows // 2
-    found = []
-    for start, part in ((0, table.slice(0, half)), (half, table.slice(half))):
-        sub = codebooks.validate(part, codebook)
-        if any(i.rows for i in sub.issues):
-            found += _rows_named(part, codebook, sub, offset + start)
-    return found
+    return sorted((row - 1, issue.variable, issue.problem) for issue in report.issues for row in issue.rows)
 
 
 def _rejects(raw: pa.Table, rows: np.ndarray, problems: list[tuple[int, str, str]]) -> pa.Table:
@@ -449,7 +604,7 @@ def _rejects(raw: pa.Table, rows: np.ndarray, problems: list[tuple[int, str, str
         return _table_of_rejects(np.zeros(0, np.int64), "", np.zeros(0, object), pa.array([], pa.string()))
     positions = np.array([p for p, _, _ in problems])
     columns = np.array([c for _, c, _ in problems], dtype=object)
-    values = pa.concat_arrays([_text(raw[c]).take(pa.array([p])) for p, c, _ in problems])
+    values = pa.concat_arrays([_text(_single(raw[c]).take(pa.array([p]))) for p, c, _ in problems])
     return pa.table({"row": pa.array(rows[positions], pa.int64()), "column": pa.array(columns, pa.string()),
                      "reason": pa.array([r for _, _, r in problems], pa.string()), "value": values})
 
@@ -461,127 +616,113 @@ def _table_of_rejects(rows: np.ndarray, column: str, reasons: np.ndarray, values
 
 # ------------------------------------------------------------------------------------------------ reading
 
-class _Source:
-    """A register file as record batches with their 1-based row numbers; CSV lines that cannot be split are
-    collected (`bad`: line number, raw text) and rejected, the rows after them keeping their true numbers."""
+def _bad_lines(bad: list[tuple[int, str]]) -> pa.Table:
+    """Rejects of the CSV lines that could not be split into fields: line number - 1 (the header) and raw text."""
+    rows = np.array([line - 1 for line, _ in bad], dtype=np.int64)
+    return pa.table({"row": pa.array(rows, pa.int64()),
+                     "column": pa.array([None] * len(rows), pa.string()),
+                     "reason": pa.array(["wrong_number_of_fields"] * len(rows), pa.string()),
+                     "value": pa.array([text for _, text in bad], pa.string())})
 
-    def __init__(self, path: Path, batch_rows: int | None):
-        if not path.exists():
-            raise InputError(f"{path.name}: no such file (expected at {path.parent.name}/{path.name})")
-        self.path, self.batch_rows = path, batch_rows
-        self.bad: list[tuple[int, str]] = []
-        self._good = 0
 
-    def batches(self) -> Iterator[tuple[pa.Table, np.ndarray]]:
-        suffix = self.path.suffix.lower()
-        if suffix in PARQUET_SUFFIXES:
-            reader = self._parquet()
-        elif suffix in CSV_SUFFIXES:
-            reader = self._csv()
-        else:
-            reader = iter([read_table(self.path).table])
-        for batch in reader:
-            table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
-            if table.num_rows:
-                yield table, self._numbers(table.num_rows)
-
-    def _numbers(self, n: int) -> np.ndarray:
-        """Row numbers of the next n parsed rows: positions shifted past the bad lines before them."""
-        positions = np.arange(self._good + 1, self._good + n + 1, dtype=np.int64)
-        self._good += n
-        if not self.bad:
-            return positions
-        bad_rows = np.sort(np.array([line - 1 for line, _ in self.bad], dtype=np.int64))
-        good_before = bad_rows - np.arange(1, len(bad_rows) + 1)  # parsed rows before each bad row
-        return positions + np.searchsorted(good_before, positions, side="left")
-
-    def _parquet(self) -> Iterator[pa.RecordBatch]:
-        try:
-            file = pq.ParquetFile(self.path)
-            if self.path.stat().st_size == 0:
-                raise OSError
-            yield from file.iter_batches(batch_size=self.batch_rows or max(file.metadata.num_rows, 1))
-        except (pa.ArrowInvalid, pa.ArrowIOError, OSError):
-            raise InputError(f"{self.path.name}: is not a readable Parquet file (truncated or damaged?)") from None
-
-    def _csv(self) -> Iterator[pa.RecordBatch]:
-        if self.path.stat().st_size == 0:
-            raise InputError(f"{self.path.name}: the file is empty")
-        dialect = sniff_csv(self.path)
-        with open(self.path, encoding=dialect.encoding, errors="replace", newline="") as handle:
-            header = [n.strip().strip('"') for n in handle.readline().lstrip("\ufeff").rstrip("\r\n")
-                      .split(dialect.delimiter)]
-        repeated = sorted(n for n, c in Counter(header).items() if c > 1)
-        if repeated:
-            raise InputError(f"{self.path.name}: duplicate column name(s) {', '.join(map(repr, repeated))}")
-
-        def skip(row: pacsv.InvalidRow) -> str:
-            self.bad.append((row.number if row.number is not None else -1, row.text))
-            return "skip"
-
-        block = (self.batch_rows or BATCH_ROWS) * _CSV_ROW_BYTES  # blocks of about batch_rows rows
-        try:
-            reader = pacsv.open_csv(
-                self.path,
-                read_options=pacsv.ReadOptions(encoding=dialect.encoding, use_threads=False, block_size=block),
-                parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=False,
-                                                 invalid_row_handler=skip),
-                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in header},
-                                                     strings_can_be_null=True, null_values=[""]))
-            yield from reader
-        except (pa.ArrowInvalid, UnicodeDecodeError):
-            raise InputError(f"{self.path.name}: could not be parsed as CSV "
-                             f"(delimiter '{dialect.delimiter}')") from None
-
-    def bad_rejects(self) -> pa.Table:
-        rows = np.array([line - 1 for line, _ in self.bad], dtype=np.int64)
-        return pa.table({"row": pa.array(rows, pa.int64()),
-                         "column": pa.array([None] * len(rows), pa.string()),
-                         "reason": pa.array(["wrong_number_of_fields"] * len(rows), pa.string()),
-                         "value": pa.array([text for _, text in self.bad], pa.string())})
+@dataclass(frozen=True)
+class _Hashed:
+    order: np.ndarray  # rows by first hash
+    first: np.ndarray  # sorted
+    second: np.ndarray
+    repeat: np.ndarray  # (in that order) repeats a row before it in the batch
 
 
 class _Seen:
     """Rows seen so far, as two independent 64-bit hashes of all their values: a row is a repeat when both
     match an earlier row's (a false repeat would need two 64-bit collisions at once).
 
-    The hashes are kept in sorted runs whose sizes halve from the first on, merging two when the newer grows as
-    large as the older (a binary counter): each hash is merged about log2(rows / batch) times, and a batch is
-    looked up in that many runs, with sorted needles."""
+    Each batch's hashes are kept as one sorted run. A bitmap of the first hashes (at most one bit in eight set,
+    doubled as rows come) says which rows cannot have been seen, so only the few others are looked up in the runs,
+    and runs are never merged while they are few."""
 
     def __init__(self) -> None:
         self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # (first, sorted; second, aligned)
+        self.bits = _BITMAP_BITS
+        self.bitmap = np.zeros(1 << (self.bits - 3), dtype=np.uint8)
+        self.count = 0
 
-    def repeats(self, batch: pa.Table) -> np.ndarray:
-        """Rows that repeat an earlier row (of this batch or an earlier one); remembers the new ones."""
+    @staticmethod
+    def hashed(batch: pa.Table) -> _Hashed:
+        """A batch's row hashes sorted, with the rows that repeat an earlier row of the same batch (no state:
+        batches can be hashed side by side)."""
         first, second = _row_hashes(batch)
-        order = np.argsort(first, kind="stable")  # an earlier row comes first among equal hashes
+        order = np.argsort(first)
+        tied = np.flatnonzero(first[order][1:] == first[order][:-1])
+        if len(tied):  # an earlier row comes first among equal hashes (rare: repeats, so fix only those)
+            tied = np.unique(np.r_[tied, tied + 1])
+            rows = order[tied]
+            order[tied] = rows[np.lexsort((rows, first[rows]))]
         a, b = first[order], second[order]
         repeat = np.zeros(len(a), dtype=bool)
         same = np.flatnonzero(a[1:] == a[:-1]) + 1
         repeat[same] = b[same] == b[same - 1]
         for i in same[~repeat[same]]:  # equal first hashes, different second: look further back in the run
             repeat[i] = bool((b[:i][a[:i] == a[i]] == b[i]).any())
+        return _Hashed(order, a, b, repeat)
+
+    def repeats(self, hashed: _Hashed) -> np.ndarray:
+        """Rows that repeat an earlier row (of this batch or an earlier one); remembers the new ones. Batches
+        must come in file order."""
+        a, b, repeat = hashed.first, hashed.second, hashed.repeat.copy()
+        maybe = np.flatnonzero(self._marked(a) & ~repeat)  # the rest were never seen
         for run_first, run_second in self.runs:
-            low = np.searchsorted(run_first, a, side="left")
-            seen = np.flatnonzero(run_first[np.minimum(low, len(run_first) - 1)] == a)
+            needles = a[maybe]
+            low = np.searchsorted(run_first, needles, side="left")
+            hit = run_first[np.minimum(low, len(run_first) - 1)] == needles
+            seen, low = maybe[hit], low[hit]
             high = np.searchsorted(run_first, a[seen], side="right")
-            single = high - low[seen] == 1  # the usual case: one earlier row with this first hash
-            repeat[seen[single]] |= run_second[low[seen[single]]] == b[seen[single]]
-            for i, end in zip(seen[~single], high[~single]):
-                repeat[i] |= bool((run_second[low[i]:end] == b[i]).any())
+            single = high - low == 1  # the usual case: one earlier row with this first hash
+            repeat[seen[single]] |= run_second[low[single]] == b[seen[single]]
+            for i, start, end in zip(seen[~single], low[~single], high[~single]):
+                repeat[i] |= bool((run_second[start:end] == b[i]).any())
         self._remember(a[~repeat], b[~repeat])
-        out = np.empty(len(order), dtype=bool)
-        out[order] = repeat
+        out = np.empty(len(hashed.order), dtype=bool)
+        out[hashed.order] = repeat
         return out
+
+    def forget(self) -> None:
+        """Let go of the runs and the bitmap (memory: 16 bytes a row)."""
+        self.runs, self.bitmap, self.count = [], np.zeros(1 << (_BITMAP_BITS - 3), dtype=np.uint8), 0
+        self.bits = _BITMAP_BITS
+
+    def _marked(self, first: np.ndarray) -> np.ndarray:
+        place = first >> np.uint64(64 - self.bits)
+        return ((self.bitmap[place >> np.uint64(3)] >> (place & np.uint64(7)).astype(np.uint8)) & 1).astype(bool)
+
+    def _mark(self, first: np.ndarray) -> None:
+        """Set the bits of sorted first hashes (each byte once: several bits of one byte are or-ed together)."""
+        place = first >> np.uint64(64 - self.bits)
+        byte, bit = place >> np.uint64(3), (1 << (place & np.uint64(7))).astype(np.uint8)
+        if not len(byte):
+            return
+        starts = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+        self.bitmap[byte[starts]] |= np.bitwise_or.reduceat(bit, starts)
 
     def _remember(self, first: np.ndarray, second: np.ndarray) -> None:
         self.runs.append((first, second))
-        while len(self.runs) > 1 and len(self.runs[-1][0]) >= len(self.runs[-2][0]):
-            (f1, s1), (f2, s2) = self.runs.pop(-2), self.runs.pop()
-            merged = np.concatenate([f1, f2])
-            order = np.argsort(merged, kind="stable")  # two sorted runs: a linear merge
-            self.runs.append((merged[order], np.concatenate([s1, s2])[order]))
+        self.count += len(first)
+        if self.count * 8 > (1 << self.bits):  # too full to say much: a bitmap twice (or more) the size
+            while self.count * 8 > (1 << self.bits):
+                self.bits += 1
+            self.bitmap = np.zeros(1 << (self.bits - 3), dtype=np.uint8)
+            for run_first, _ in self.runs[:-1]:
+                self._mark(run_first)
+        self._mark(first)
+        if len(self.runs) > _MAX_RUNS:  # many small batches: one run again
+            merged = np.concatenate([f for f, _ in self.runs])
+            order = np.argsort(merged, kind="stable")
+            self.runs = [(merged[order], np.concatenate([s for _, s in self.runs])[order])]
+
+
+#: log2 of the first bitmap's size in bits (2 MB), and the most runs kept before they are merged.
+_BITMAP_BITS = 24
+_MAX_RUNS = 64
 
 
 def _row_hashes(batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
@@ -592,7 +733,7 @@ def _row_hashes(batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         column = _single(column)
         bits = _fixed_width_bits(column)
         if bits is None:
-            encoded = pc.dictionary_encode(column)
+            encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
             values = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False))
             indices = encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)
         for k, key in enumerate(_HASH_KEYS):
@@ -660,6 +801,8 @@ def _single(column: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 def _text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     column = _single(column)
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
     return column if pa.types.is_string(column.type) else column.cast(pa.string())
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import codecs
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -31,6 +33,12 @@ READABLE = CSV_SUFFIXES | PARQUET_SUFFIXES | STATA_SUFFIXES | SAS_SUFFIXES | SPS
 WRITABLE = CSV_SUFFIXES | PARQUET_SUFFIXES
 
 _SNIFF_BYTES = 1 << 16
+#: Rows per record batch of `TableBatches` by default.
+BATCH_ROWS = 1 << 20
+#: Dictionaries this small are kept as they come, used values or not.
+_SMALL_DICTIONARY = 1024
+#: CSV blocks are sized by bytes: about this many bytes per row gives batches of about `batch_rows` rows.
+_CSV_ROW_BYTES = 48
 _DELIMITERS = (";", ",", "\t", "|")
 
 
@@ -90,6 +98,104 @@ def read_whole_table(path: Path | str, *, columns: list[str] | None = None) -> p
 def read_frame(path: Path | str, *, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a register file into a pandas DataFrame; unparseable rows are an error."""
     return read_whole_table(path, columns=columns).to_pandas()
+
+
+class TableBatches:
+    """A register file as Arrow tables of about `batch_rows` rows, each with its rows' 1-based numbers in the file
+    (header not counted), so memory stays bounded however large the file is.
+
+    CSV lines that cannot be split into the header's fields are skipped and collected in `bad` (line number, raw
+    text) for the caller to reject; the rows after them keep their true numbers. `columns` reads only those
+    columns, in that order (Parquet and CSV skip the others while reading); every name must be in the file. With
+    `dictionary`, text columns come dictionary-encoded (each distinct value of a batch held once; Parquet and CSV
+    build the dictionaries while reading). Stata, SAS and SPSS files are read whole, as one batch.
+    """
+
+    def __init__(self, path: Path | str, *, batch_rows: int | None = None, columns: Iterable[str] | None = None,
+                 dictionary: bool = False):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise InputError(f"{self.path.name}: no such file (expected at {self.path.parent.name}/{self.path.name})")
+        self.batch_rows = batch_rows or BATCH_ROWS
+        self.columns = None if columns is None else list(dict.fromkeys(columns))
+        self.dictionary = dictionary
+        self.bad: list[tuple[int, str]] = []
+        self._good = 0
+
+    def __iter__(self) -> Iterator[tuple[pa.Table, np.ndarray]]:
+        suffix = self.path.suffix.lower()
+        if suffix in PARQUET_SUFFIXES:
+            reader = self._parquet()
+        elif suffix in CSV_SUFFIXES:
+            reader = self._csv()
+        else:
+            reader = iter([read_table(self.path, columns=self.columns).table])
+        for batch in reader:
+            table = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+            if self.dictionary:
+                table = pa.table({name: _own_dictionary(column) for name, column in zip(table.column_names,
+                                                                                        table.columns)})
+            if table.num_rows:
+                yield table, self._numbers(table.num_rows)
+
+    @property
+    def _text_type(self) -> pa.DataType:
+        return pa.dictionary(pa.int32(), pa.string()) if self.dictionary else pa.string()
+
+    def _numbers(self, n: int) -> np.ndarray:
+        """Row numbers of the next n parsed rows: positions shifted past the bad lines before them."""
+        positions = np.arange(self._good + 1, self._good + n + 1, dtype=np.int64)
+        self._good += n
+        if not self.bad:
+            return positions
+        bad_rows = np.sort(np.array([line - 1 for line, _ in self.bad], dtype=np.int64))
+        good_before = bad_rows - np.arange(1, len(bad_rows) + 1)  # parsed rows before each bad row
+        return positions + np.searchsorted(good_before, positions, side="left")
+
+    def _parquet(self) -> Iterator[pa.RecordBatch]:
+        try:
+            if self.path.stat().st_size == 0:
+                raise OSError
+            schema = pq.read_schema(self.path)
+            if self.columns is not None:
+                require_columns(pa.table({n: [] for n in schema.names}), self.columns, source=self.path.name)
+            text = [field.name for field in schema if pa.types.is_string(field.type) or pa.types.is_large_string(
+                field.type)] if self.dictionary else None
+            file = pq.ParquetFile(self.path, read_dictionary=text)
+            yield from file.iter_batches(batch_size=self.batch_rows, columns=self.columns)
+        except (pa.ArrowInvalid, pa.ArrowIOError, OSError):
+            raise InputError(f"{self.path.name}: is not a readable Parquet file (truncated or damaged?)") from None
+
+    def _csv(self) -> Iterator[pa.RecordBatch]:
+        if self.path.stat().st_size == 0:
+            raise InputError(f"{self.path.name}: the file is empty")
+        dialect = sniff_csv(self.path)
+        header = _header(self.path, dialect)
+        repeated = sorted(n for n, c in Counter(header).items() if c > 1)
+        if repeated:
+            raise InputError(f"{self.path.name}: duplicate column name(s) {', '.join(map(repr, repeated))}")
+        if self.columns is not None:
+            require_columns(pa.table({n: [] for n in header}), self.columns, source=self.path.name)
+
+        def skip(row: pacsv.InvalidRow) -> str:
+            self.bad.append((row.number if row.number is not None else -1, row.text))
+            return "skip"
+
+        try:
+            reader = pacsv.open_csv(
+                self.path,
+                read_options=pacsv.ReadOptions(encoding=dialect.encoding, use_threads=False,
+                                               block_size=self.batch_rows * _CSV_ROW_BYTES),
+                parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter, newlines_in_values=False,
+                                                 invalid_row_handler=skip),
+                convert_options=pacsv.ConvertOptions(column_types={n: self._text_type for n in header},
+                                                     strings_can_be_null=True, null_values=[""],
+                                                     include_columns=self.columns))
+            for batch in reader:
+                yield _without_bom(batch) if dialect.has_bom else batch
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            raise InputError(f"{self.path.name}: could not be parsed as CSV "
+                             f"(delimiter '{dialect.delimiter}')") from None
 
 
 def require_columns(table: pa.Table | pd.DataFrame, names: list[str], *, source: str) -> None:
@@ -214,9 +320,31 @@ def _read_csv(path: Path, columns: list[str] | None) -> ReadResult:
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         raise InputError(f"{path.name}: could not be parsed as CSV (delimiter '{dialect.delimiter}')") from None
-    if dialect.has_bom and table.num_columns:
-        table = table.rename_columns([c.lstrip("\ufeff") for c in table.column_names])
-    return ReadResult(table, bad_lines, dialect)
+    return ReadResult(_without_bom(table) if dialect.has_bom else table, bad_lines, dialect)
+
+
+def _own_dictionary(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A text column dictionary-encoded with only the values its rows use. (Parquet's reader grows one dictionary
+    over the whole file where a column has no dictionary pages: by the last batch of 20 million rows it would
+    hold every value of the file, and each batch would drag it along.)"""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return pc.dictionary_encode(column.cast(pa.string()))
+    if not pa.types.is_dictionary(column.type) or len(column.dictionary) <= _SMALL_DICTIONARY:
+        return column
+    indices = column.indices.to_numpy(zero_copy_only=False) if not column.indices.null_count else \
+        column.indices.fill_null(0).to_numpy(zero_copy_only=False)
+    used = np.bincount(indices, minlength=len(column.dictionary)) > 0
+    if used.all():
+        return column
+    renumbered = (np.cumsum(used) - 1).astype(np.int32)[indices]
+    return pa.DictionaryArray.from_arrays(pa.array(renumbered, mask=column.indices.is_null().to_numpy(
+        zero_copy_only=False) if column.indices.null_count else None), column.dictionary.filter(pa.array(used)))
+
+
+def _without_bom(table: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
+    """Column names without a byte-order mark (the first one may carry it)."""
+    return table.rename_columns([c.lstrip("\ufeff") for c in table.column_names]) if table.num_columns else table
 
 
 def _read_pyreadstat(path: Path, suffix: str, columns: list[str] | None) -> pa.Table:

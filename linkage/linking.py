@@ -20,9 +20,23 @@ import numpy as np
 import pandas as pd
 
 from linkage.changes import load_changes
-from linkage.deterministic import LINK_METHOD, LINK_METHODS, link_deterministic, spine
+from linkage.deterministic import (
+    LINK_METHOD,
+    LINK_METHODS,
+    link_deterministic,
+    spine,
+    with_pseudonyms,
+    without_unused,
+)
 from linkage.evidence import EvidenceLinks, link_evidence
-from linkage.ingest import PSEUDONYM, ROW, IngestCounts, Ingested, ingest_register
+from linkage.ingest import (
+    PSEUDONYM,
+    ROW,
+    IngestCounts,
+    Ingested,
+    ingest_register,
+    release_memory,
+)
 from linkage.registers import REGISTERS
 from linkage.registers import registers as catalogue
 from pseudonym.keys import MasterKey
@@ -63,15 +77,24 @@ class LinkedWorld:
                             for m in LINK_METHODS}})
         return pd.DataFrame(rows)
 
-    def for_outcomes(self, name: str) -> pd.DataFrame:
+    def for_outcomes(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Register `name`'s linked records keyed by `id` (the pseudonym), as `linkage.outcomes` takes them;
-        `persons` for the spine."""
+        `persons` for the spine. `columns` (besides `id`) limits what is copied: a register may have tens of
+        millions of rows."""
         if name == "persons":
             return self.persons.rename(columns={PSEUDONYM: "id"})
         frame = self.registers[name]
-        if LINK_METHOD in frame:
-            frame = frame[frame[LINK_METHOD].isin(["deterministic", "probabilistic"])]
-        return frame.rename(columns={PSEUDONYM: "id"}).reset_index(drop=True)
+        linked = frame[LINK_METHOD].isin(["deterministic", "probabilistic"]).to_numpy() if LINK_METHOD in frame \
+            else np.ones(len(frame), dtype=bool)
+        if columns is not None:
+            frame = frame[[PSEUDONYM, *(c for c in dict.fromkeys(columns) if c not in (PSEUDONYM, "id"))]]
+        # One copy of the linked rows at most (none when all are linked): registers have tens of millions of rows.
+        out = frame.copy(deep=False) if linked.all() else frame.take(np.flatnonzero(linked))
+        if PSEUDONYM in out and isinstance(out[PSEUDONYM].dtype, pd.CategoricalDtype):
+            out[PSEUDONYM] = without_unused(out[PSEUDONYM])  # the ids of these rows only
+        out.columns = ["id" if column == PSEUDONYM else column for column in out.columns]
+        out.index = pd.RangeIndex(len(out))
+        return out
 
 
 def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, secure_dir: Path | str,
@@ -115,6 +138,7 @@ def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, se
     found = link_evidence(evidence if probabilistic else evidence.iloc[:0], persons, residence)
     _apply(found, evidence, frames)
     seconds["probabilistic"] = time.perf_counter() - start
+    release_memory()
     tick()
     return LinkedWorld(persons=persons, residence=residence, registers=frames,
                        counts={name: ing.counts for name, ing in ingested.items()},
@@ -141,14 +165,15 @@ def _apply(found: EvidenceLinks, evidence: pd.DataFrame, frames: dict[str, pd.Da
         mine = (evidence["register"] == name).to_numpy()
         if not mine.any():
             continue
-        at = pd.Index(frame[ROW].to_numpy()).get_indexer(evidence.loc[mine, ROW].to_numpy())
+        rows, wanted = frame[ROW].to_numpy(), evidence.loc[mine, ROW].to_numpy()
+        at = np.searchsorted(rows, wanted)  # a register's rows are in file order
+        assert (rows[np.minimum(at, len(rows) - 1)] == wanted).all(), "evidence rows missing from their register"
         codes = frame[LINK_METHOD].cat.codes.to_numpy().copy()
         codes[at] = pd.Categorical(status[mine], categories=list(LINK_METHODS)).codes
         frame[LINK_METHOD] = pd.Categorical.from_codes(codes, categories=list(LINK_METHODS))
         linked = status[mine] == "probabilistic"
         if linked.any():
-            column = frame.columns.get_loc(PSEUDONYM)
-            frame.iloc[at[linked], column] = person[mine][linked]
+            frame[PSEUDONYM] = with_pseudonyms(frame[PSEUDONYM], at[linked], person[mine][linked])
 
 
 def _ticker(steps: list[str], progress: Progress | None) -> Callable[[], None]:

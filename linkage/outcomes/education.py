@@ -50,19 +50,20 @@ def eligibility(grades: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise KeyError(f"eligibility() needs columns {missing}")
     frame = grades[["id", "year", "subject", "grade"]].dropna(subset=["id", "year", "subject"])
-    frame = frame.assign(subject=frame["subject"].astype(str).str.strip().str.upper(),
-                         grade=frame["grade"].astype("string").str.strip().str.upper().fillna("-"),
-                         year=frame["year"].astype("int64"))
-    latest = frame.groupby("id", sort=False)["year"].transform("max")
-    frame = frame[frame["year"] == latest]
-
+    # Codes and grades are trimmed and upper-cased once per distinct value (a grade register has millions of rows
+    # and a few dozen distinct subjects and grades).
+    subject_codes, subjects = _normalised_codes(frame["subject"])
+    grade_codes, grades_seen = _normalised_codes(frame["grade"])
+    year = frame["year"].to_numpy(dtype=np.int64)
     id_codes, ids = pd.factorize(frame["id"], sort=True)
-    subject_codes, subjects = pd.factorize(frame["subject"], sort=True)
-    subjects = subjects.to_numpy(dtype=object)
-    grade = frame["grade"]
-    values = grade.map(GRADE_VALUES).fillna(0.0).to_numpy(dtype=float)
-    passes = grade.isin(PASSING).to_numpy()
-    old = grade.isin(OLD_SCALE).to_numpy()
+    latest = np.full(len(ids), np.iinfo(np.int64).min)
+    np.maximum.at(latest, id_codes, year)
+    now = year == latest[id_codes]  # a pupil's latest leaving year counts
+    id_codes, subject_codes, grade_codes = id_codes[now], subject_codes[now], grade_codes[now]
+    grade_text = np.append(grades_seen, "-")  # a missing grade (code -1) is a dash
+    values = np.array([GRADE_VALUES.get(g, 0.0) for g in grade_text], dtype=float)[grade_codes]
+    passes = np.isin(grade_text, list(PASSING))[grade_codes]
+    old = np.isin(grade_text, list(OLD_SCALE))[grade_codes]
 
     shape = (len(ids), len(subjects))
     best = np.full(shape, -1.0)                      # best grade value per pupil and subject; -1 = not graded
@@ -71,8 +72,7 @@ def eligibility(grades: pd.DataFrame) -> pd.DataFrame:
     np.logical_or.at(passed, (id_codes, subject_codes), passes)
     any_old = np.zeros(len(ids), dtype=bool)
     np.logical_or.at(any_old, id_codes, old)
-    year = np.zeros(len(ids), dtype=np.int64)
-    np.maximum.at(year, id_codes, frame["year"].to_numpy())
+    year = latest
 
     def column(names: tuple[str, ...]) -> np.ndarray:
         index = [i for i, s in enumerate(subjects) if s in names]
@@ -97,6 +97,15 @@ def eligibility(grades: pd.DataFrame) -> pd.DataFrame:
         "meritvarde": _meritvarde(best, subjects, any_old),
     })
     return result
+
+
+def _normalised_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the code of its value trimmed and upper-cased (-1 where missing), and those values sorted; each
+    distinct value is normalised once."""
+    raw_codes, raw = pd.factorize(values, use_na_sentinel=True)
+    normalised = np.array([str(v).strip().upper() for v in raw], dtype=object)
+    codes, distinct = pd.factorize(normalised, sort=True)
+    return np.r_[codes, -1][raw_codes], np.asarray(distinct, dtype=object)
 
 
 def _meritvarde(best: np.ndarray, subjects: np.ndarray, old_scale: np.ndarray) -> np.ndarray:

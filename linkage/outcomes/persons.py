@@ -8,6 +8,7 @@ before the 25th.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,6 +30,8 @@ def days(values: pd.Series, *, source: str, column: str) -> np.ndarray:
     """A date column as datetime64[D] (NaT where missing); an unreadable column is an InputError naming it."""
     if pd.api.types.is_numeric_dtype(values):  # e.g. 20150101 as a number: would silently read as nanoseconds
         raise InputError(f"{source}: column '{column}' holds numbers, not dates")
+    if pd.api.types.is_datetime64_dtype(values.dtype):  # already dates (as ingest types them): no parsing
+        return values.to_numpy(DAY)
     try:
         return pd.to_datetime(values).to_numpy(DAY)
     except (TypeError, ValueError) as error:
@@ -80,6 +83,10 @@ def any_within(query_group: np.ndarray, low: np.ndarray, high: np.ndarray, event
     return found
 
 
+#: The last `Persons.of`, by (frame, id column, birth date column, length): see there.
+_PERSONS: dict[tuple[int, int, int, int], tuple[weakref.ref, Persons]] = {}
+
+
 @dataclass(frozen=True)
 class Persons:
     """`persons` sorted by `id`: the ids and their birth dates (datetime64[D], NaT where unknown)."""
@@ -90,12 +97,28 @@ class Persons:
 
     @classmethod
     def of(cls, persons: pd.DataFrame, *, columns: tuple[str, ...] = ()) -> Persons:
-        """Check and sort a persons frame (`id` unique, `fodelsedatum` a date, plus any `columns` needed)."""
+        """Check and sort a persons frame (`id` unique, `fodelsedatum` a date, plus any `columns` needed).
+
+        The result is remembered for the frame while its `id` and `fodelsedatum` columns stay the same objects:
+        one persons frame serves many outcome functions, and a million ids need not be checked and hashed each
+        time."""
         require_columns(persons, ["id", "fodelsedatum", *columns], source="persons")
+        key = (id(persons), id(persons["id"].array), id(persons["fodelsedatum"].array), len(persons))
+        known = _PERSONS.get(key)
+        if known is not None and known[0]() is persons:
+            return known[1]
+        made = cls._checked(persons)
+        _PERSONS.clear()  # one frame at a time: enough for a run of outcome functions
+        _PERSONS[key] = (weakref.ref(persons), made)
+        weakref.finalize(persons, _PERSONS.pop, key, None)  # and not a moment longer than the frame
+        return made
+
+    @classmethod
+    def _checked(cls, persons: pd.DataFrame) -> Persons:
         frame = persons.reset_index(drop=True)
         if not frame["id"].is_monotonic_increasing:  # a cohort frame comes sorted: no need to sort it again
             frame = frame.take(sort_order(frame["id"])).reset_index(drop=True)
-        ids = pd.Index(frame["id"])
+        ids = pd.Index(frame["id"].to_numpy(dtype=object, na_value=None))
         if not ids.is_unique:
             raise InputError(f"persons: column 'id' is not unique ({int(ids.duplicated().sum())} repeated rows)")
         return cls(ids, days(frame["fodelsedatum"], source="persons", column="fodelsedatum"), frame)
@@ -104,7 +127,11 @@ class Persons:
         return len(self.ids)
 
     def positions(self, ids: pd.Series) -> np.ndarray:
-        """Row of each id in the sorted persons (-1 where the id is not a person here)."""
+        """Row of each id in the sorted persons (-1 where the id is not a person here). Categorical ids (as
+        `LinkedWorld.for_outcomes` gives them) are looked up once per distinct id, not once per row."""
+        if isinstance(ids.dtype, pd.CategoricalDtype):
+            codes = ids.cat.codes.to_numpy()
+            return np.r_[self.ids.get_indexer(ids.cat.categories), -1][codes]
         return self.ids.get_indexer(ids)
 
     def any(self, position: np.ndarray) -> np.ndarray:

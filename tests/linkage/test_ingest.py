@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from linkage.changes import load_changes
@@ -276,3 +277,37 @@ def test_row_numbers_stay_true_across_batches_and_damaged_lines(tmp_path, master
     assert ing.frame["row"].tolist() == [r for r in range(1, 501) if r not in bad]
     assert pd.read_csv(ing.rejects)["row"].tolist() == sorted(bad)
     assert ing.counts.rows_read == 500 and ing.counts.rejected == {"wrong_number_of_fields": 4}
+
+
+def test_each_distinct_number_is_pseudonymised_once_and_held_once(ingested, small_world, master_key, project,
+                                                                    secure_dir, monkeypatch):
+    import linkage.ingest
+
+    hashed = []
+    real = linkage.ingest.hex_digests
+    monkeypatch.setattr(linkage.ingest, "hex_digests", lambda key, numbers: hashed.append(len(numbers)) or
+                        real(key, numbers))
+    again = ingest_register("drugs", small_world, key=master_key, project=project, changes=load_changes(small_world),
+                            secure_dir=secure_dir / "again", batch_rows=5000, workers=2)
+    pseudonyms = again.frame["pseudonym_id"]
+    assert isinstance(pseudonyms.dtype, pd.CategoricalDtype)
+    categories = list(pseudonyms.cat.categories)
+    assert categories == sorted(categories) and pseudonyms.cat.codes.max() == len(categories) - 1
+    distinct = pseudonyms.nunique()
+    typos = again.evidence["neighbours"].notna().sum()  # a broken number's neighbours are hashed on their own
+    assert distinct <= sum(hashed) <= distinct + 10 * typos and distinct < len(pseudonyms) / 5
+    pd.testing.assert_frame_equal(again.frame, ingested["drugs"].frame)
+
+
+def test_repeats_are_found_across_many_batches_however_far_apart():
+    from linkage.ingest import _Seen
+
+    rng = np.random.default_rng(3)
+    rows = pd.DataFrame({"a": rng.integers(0, 50, 6000), "b": rng.choice(["x", "y", None], 6000),
+                         "c": rng.integers(0, 40, 6000).astype(float)})
+    seen, found = _Seen(), []
+    for start in range(0, len(rows), 40):  # 150 batches: more runs than are ever kept apart
+        batch = pa.Table.from_pandas(rows.iloc[start:start + 40], preserve_index=False)
+        found.append(seen.repeats(_Seen.hashed(batch)))
+    assert np.concatenate(found).tolist() == rows.duplicated(keep="first").tolist()
+    assert len(seen.runs) <= 64 and seen.count == (~rows.duplicated()).sum()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from linkage.errors import InputError, OutputError
-from linkage.io import read_frame, read_table, write_table
+from linkage.io import TableBatches, read_frame, read_table, write_table
 
 ROWS = "kommun;namn;belopp\n0180;Åsa Öberg;12,5\n1480;Märta Ek;7,0\n"
 
@@ -109,3 +110,21 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="could not be written"):
         write_table(pa.table({"a": [1]}), tmp_path / "out.parquet")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_batches_keep_true_row_numbers_and_read_text_as_dictionaries(tmp_path):
+    lines = ["a;b;c"] + [f"{i};x{i % 3};{i % 2}" if i != 7 else "7;too;many;fields" for i in range(1, 51)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    batches = TableBatches(tmp_path / "t.csv", batch_rows=1, columns=["b", "a"], dictionary=True)  # tiny blocks
+    tables, numbers = zip(*batches)
+    assert len(tables) > 1
+    table = pa.concat_tables(tables)
+    assert table.column_names == ["b", "a"] and pa.types.is_dictionary(table.schema.field("b").type)
+    assert np.concatenate(numbers).tolist() == [r for r in range(1, 51) if r != 7]
+    assert table["a"].cast(pa.string()).to_pylist() == [str(r) for r in range(1, 51) if r != 7]
+    assert batches.bad == [(8, "7;too;many;fields")]
+    pq.write_table(pa.table({"a": [1, 2, 3], "b": ["x", "y", "x"]}), tmp_path / "t.parquet")
+    [(parquet, rows)] = list(TableBatches(tmp_path / "t.parquet", dictionary=True))
+    assert rows.tolist() == [1, 2, 3] and pa.types.is_dictionary(parquet.schema.field("b").type)
+    with pytest.raises(InputError, match="no column 'z'"):
+        list(TableBatches(tmp_path / "t.parquet", columns=["z"]))
