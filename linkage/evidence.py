@@ -5,15 +5,15 @@ the birth date most such identifiers embed, sex, the kommun of the event and, in
 country of birth. Records of one identifier within its scope (a temporary ID within its kommun) are one entity,
 linked once with the evidence of all its records. Each entity is compared with the persons of the spine, one
 candidate row per kommun the person has lived in (the residence history), by Fellegi–Sunter
-(`linkage.probabilistic`; u from value frequencies, m as documented in MATCH_PROBABILITIES). The evidence is weak
-for common birth dates in large kommuner, and a false link is worse than a missing one (domain.md §7): an entity
-is linked only when its best person reaches the threshold and no other person comes within `margin` bits of
-weight; otherwise it stays unlinked, and ambiguous entities are counted and kept for clerical review.
+(`linkage.probabilistic`): u from value frequencies, the prior — the share of matches among all entity × person
+pairs — by EM, m as documented in MATCH_PROBABILITIES. The evidence is weak for common birth dates in large
+kommuner, and a false link is worse than a missing one (domain.md §7): an entity is linked only when its best
+person reaches the threshold and no other person comes within `margin` bits of weight; otherwise it stays
+unlinked, and ambiguous entities are counted and kept for clerical review.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,12 +22,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from linkage.ingest import PSEUDONYM
-from linkage.probabilistic import LinkConfig, Model, load_config, run
+from linkage.deterministic import arrow, plain_text
+from linkage.ingest import PSEUDONYM, release_memory
+from linkage.probabilistic import LinkConfig, load_config, run
+from linkage.probabilistic.compare import sorted_codes
 
 #: The configuration shipped for linking records without a usable identifier to the spine.
 CONFIG: dict[str, Any] = {
-    "blocking": [["neighbour"], ["block_date", "sex"], ["block_date"], ["block_month", "sex", "kommun"]],
+    "blocking": [["neighbour"], ["birth_date", "sex"], ["birth_date"], ["block_month", "sex", "kommun"]],
     "comparisons": [
         {"field": "birth_date", "method": "date", "thresholds": [2]},
         {"field": "sex", "method": "exact"},
@@ -39,12 +41,15 @@ CONFIG: dict[str, Any] = {
     "review_band": [0.01, 0.95],
     "one_to_one": False,
 }
-#: m = P(level | match) per comparison, set from what the identifiers and registers are known to do rather than
-#: estimated: EM has too few entities with dates to go on in a small world, and among a broken number's neighbours
-#: it would learn the typo's pattern instead of the person. Dates: temporary and reserve numbers carry the
-#: registered birth date, which may be a nearby day (domain.md §1.1); sex: misreported in about 0.3% of placement
-#: records; kommun: the event's kommun is usually one the person has lived in (not always: the residence history
-#: starts at folkbokföring); neighbour: a broken number's true one is one digit away (a single typo).
+#: m = P(level | match), set from what the identifiers and registers are known to do rather than estimated. EM
+#: (`link_evidence(..., m=None)`) cannot tell matches from non-matches here: among candidates blocked on the birth
+#: date only sex, kommun and (in one register) country are left to compare — two or three binary fields, too few for
+#: a two-class mixture to be identified — and among a broken number's neighbours it would learn the typo's pattern
+#: instead of the person; on a 200,000-child world it gave m(sex agrees) 0.52 and m(same kommun) 0.15–0.18.
+#: Dates: temporary and reserve numbers carry the registered birth date, which may be a nearby day (domain.md §1.1);
+#: sex: misreported in about 0.3% of placement records; kommun: the event's kommun is usually one the person has
+#: lived in (not always: the residence history starts at folkbokföring); neighbour: a broken number's true one is
+#: one digit away (a single typo).
 MATCH_PROBABILITIES: dict[str, dict[str, float]] = {
     "birth_date": {"exact": 0.90, "day_month_swapped": 0.005, "within_2_days": 0.04, "one_digit_typo": 0.03,
                    "same_year_month": 0.015, "different": 0.01},
@@ -74,118 +79,161 @@ class EvidenceLinks:
 
 
 def entities(evidence: pd.DataFrame) -> pd.DataFrame:
-    """One row per group: the most common non-missing birth date, sex, kommun and country of its records, and
-    the pseudonyms one digit away from a number with a broken check digit."""
-    frame = pd.DataFrame({
-        "group": evidence["group"].astype("string"),
-        "birth_date": _yyyymmdd(evidence["birth_date"]),
-        "sex": evidence["sex"].astype("string"),
-        "kommun": evidence["kommun"].astype("string"),
-        "country": evidence["country"].astype("string"),
-        "neighbours": evidence["neighbours"].astype("string"),
-    })
-    groups = pd.Index(frame["group"].dropna().unique()).sort_values()
-    out = pd.DataFrame(index=groups.rename("group"))
-    out["records"] = frame.groupby("group").size().reindex(groups).to_numpy()
-    for name in ("birth_date", "sex", "kommun", "country", "neighbours"):
-        out[name] = _mode(frame, name).reindex(groups)
+    """One row per group (sorted): the most common non-missing birth date, sex, kommun and country of its records,
+    and the pseudonyms one digit away from a number with a broken check digit (ties: the smallest value)."""
+    group, groups = sorted_codes(evidence["group"].astype("string"))
+    out = pd.DataFrame(index=pd.Index(groups, dtype=object, name="group"))
+    out["records"] = np.bincount(group, minlength=len(groups))
+    fields = {"birth_date": _yyyymmdd(evidence["birth_date"]), "sex": evidence["sex"].astype("string"),
+              "kommun": evidence["kommun"], "country": evidence["country"], "neighbours": evidence["neighbours"]}
+    for name, values in fields.items():
+        out[name] = _mode(group, len(groups), values.astype("string"))
     return out
 
 
 def comparable(entity: pd.DataFrame) -> pd.DataFrame:
-    """The left table: an entity with a broken check digit once per neighbour, any other entity once.
+    """The left table: an entity with a broken check digit once per neighbour, any other entity once (`entity`:
+    its position in `entity`).
 
     A broken number's true one is among its neighbours, so it is blocked on them alone, and its birth date and
     sex are not compared: each neighbour differs from it in one digit, so the neighbours that share its date (a
     typo outside the date) are as likely as the true person to share it — only kommun and country of birth tell
     them apart. Other entities are blocked on their birth date."""
-    typo = entity["neighbours"].notna()
-    rows = entity.assign(neighbour=entity["neighbours"].str.split(",")).explode("neighbour")
-    rows["neighbour"] = rows["neighbour"].astype("string")
-    dated = ~typo.reindex(rows.index).to_numpy()
-    rows["birth_date"] = rows["birth_date"].where(dated)
-    rows["sex"] = rows["sex"].where(dated)
-    rows["block_date"] = rows["birth_date"]
-    rows["block_month"] = rows["block_date"].str.slice(0, 6)
-    rows = rows.reset_index()
-    rows.index = rows["group"] + ":" + rows.groupby("group").cumcount().astype(str)
-    return rows.drop(columns="neighbours")
+    neighbours = pa.array(entity["neighbours"], pa.string(), from_pandas=True)
+    lists = pc.split_pattern(pc.fill_null(neighbours, ""), ",")
+    counts = np.maximum(pc.list_value_length(lists).to_numpy(zero_copy_only=False), 1)
+    owner = np.repeat(np.arange(len(entity)), counts)
+    flat = pc.list_flatten(lists)
+    dated = entity["neighbours"].isna().to_numpy()[owner]
+    columns = {"entity": owner}
+    for name in ("birth_date", "sex", "kommun", "country"):
+        values = pa.array(entity[name], pa.string(), from_pandas=True).take(pa.array(owner))
+        if name in ("birth_date", "sex"):
+            values = pc.if_else(pa.array(dated), values, pa.scalar(None, pa.string()))
+        columns[name] = pd.arrays.ArrowStringArray(values)
+    columns["neighbour"] = pd.arrays.ArrowStringArray(pc.if_else(pc.equal(flat, ""), pa.scalar(None, pa.string()),
+                                                                 flat))
+    rows = pd.DataFrame(columns)
+    rows["block_month"] = rows["birth_date"].str.slice(0, 6)
+    return rows
 
 
 def candidates(persons: pd.DataFrame, residence: pd.DataFrame | None) -> pd.DataFrame:
-    """The spine as candidates: one row per person and kommun lived in (one row without kommun if none)."""
-    people = pd.DataFrame({
-        PSEUDONYM: persons[PSEUDONYM].astype("string[pyarrow]"),
-        "birth_date": _yyyymmdd(persons["fodelsedatum"]),
-        "sex": persons["kon"].astype("string[pyarrow]"),
-        "country": persons["fodelseland"].astype("string[pyarrow]"),
-    })
+    """The spine as candidates: one row per person and kommun lived in (one row without kommun if none), the
+    persons in spine order and each person's kommuner in the order the residence history first names them
+    (`person`: the position in `persons`, the neighbour a broken number is compared with)."""
+    ids = plain_text(arrow(persons[PSEUDONYM]))
+    position = np.arange(len(persons))
+    kommun = pa.nulls(len(persons), pa.string())
     if residence is not None and len(residence):
-        lived = residence[[PSEUDONYM, "kommun"]].astype("string[pyarrow]").drop_duplicates()
-        people = people.merge(lived, on=PSEUDONYM, how="left")
-    else:
-        people["kommun"] = pd.array([pd.NA] * len(people), dtype="string[pyarrow]")
-    people["neighbour"] = people[PSEUDONYM]
-    people["block_date"] = people["birth_date"]
+        lived = _positions(arrow(residence[PSEUDONYM]), ids)
+        place = pc.dictionary_encode(plain_text(arrow(residence["kommun"])))
+        code = place.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        known = (lived >= 0) & (code >= 0)
+        width = len(place.dictionary) + 1
+        _, first = np.unique(lived[known] * width + code[known], return_index=True)
+        first = np.flatnonzero(known)[first]  # each (person, kommun) at its first row
+        housed = np.zeros(len(persons), dtype=bool)
+        housed[lived[first]] = True
+        alone = np.flatnonzero(~housed)  # persons without a residence row
+        person = np.r_[lived[first], alone]
+        order = np.lexsort((np.r_[first, np.full(len(alone), -1)], person))
+        position, row = person[order], np.r_[first, np.full(len(alone), -1)][order]
+        names = place.dictionary.take(pa.array(np.where(row >= 0, code[np.maximum(row, 0)], 0)))
+        kommun = pc.if_else(pa.array(row >= 0), names, pa.scalar(None, pa.string()))
+    at = pa.array(position)
+    people = pd.DataFrame({
+        PSEUDONYM: pd.arrays.ArrowStringArray(ids.take(at)),
+        "person": position,
+        "birth_date": pd.arrays.ArrowStringArray(pa.array(_yyyymmdd(persons["fodelsedatum"])).take(at)),
+        "sex": pd.arrays.ArrowStringArray(plain_text(arrow(persons["kon"].astype("string"))).take(at)),
+        "country": pd.arrays.ArrowStringArray(plain_text(arrow(persons["fodelseland"].astype("string"))).take(at)),
+        "kommun": pd.arrays.ArrowStringArray(kommun),
+        "neighbour": position,
+    })
     people["block_month"] = people["birth_date"].str.slice(0, 6)
     return people
 
 
 def link_evidence(evidence: pd.DataFrame, persons: pd.DataFrame, residence: pd.DataFrame | None, *,
-                  config: dict[str, Any] | LinkConfig = CONFIG, margin: float = MARGIN) -> EvidenceLinks:
+                  config: dict[str, Any] | LinkConfig = CONFIG, margin: float = MARGIN,
+                  m: dict[str, dict[str, float]] | None = MATCH_PROBABILITIES) -> EvidenceLinks:
     """Link the entities of `evidence` (rows of every register without a pseudonym) to persons of the spine.
 
-    u comes from `linkage.probabilistic.run` (value frequencies of both tables), m from MATCH_PROBABILITIES, and
-    the prior is what Fellegi–Sunter's weights assume: the chance that a random entity–person pair matches, one
-    in the number of persons. (EM's prior is the share of matches among the blocked candidates, which already
-    agree on the blocking fields: with every field's weight added it would count that agreement twice.)
+    u comes from `linkage.probabilistic.run` (value frequencies of both tables), m from `m` (None: estimated by
+    EM too), and the prior by EM as the share of matches among all entity × person pairs — the pairs Fellegi–
+    Sunter's weights are about, however many rows (neighbours, kommuner lived in) each of them is compared as.
+    Persons are compared as their positions in `persons` (a broken number's neighbours too), not as pseudonyms.
     """
     cfg = load_config(config)
     entity = entities(evidence)
-    status = pd.Series("unlinked", index=entity.index, dtype="string")
-    linked = pd.Series(pd.NA, index=entity.index, dtype="string")
-    probability = pd.Series(np.nan, index=entity.index)
+    status = np.full(len(entity), "unlinked", dtype=object)
+    linked = np.full(len(entity), None, dtype=object)
+    probability = np.full(len(entity), np.nan)
     if not len(entity) or not len(persons):
         return EvidenceLinks(_entity_frame(entity, status, linked, probability), _no_pairs(), cfg)
     left, right = comparable(entity), candidates(persons, residence)
-    fitted = run(left, right, cfg).model  # u from the value frequencies of both tables
-    model = _model(fitted, prior=1 / right[PSEUDONYM].nunique())
-    result = run(left, right, cfg, model=model)
-    pairs = pd.concat([result.links, result.review.drop(columns="reason")], ignore_index=True)
-    pairs[PSEUDONYM] = right[PSEUDONYM].to_numpy()[right.index.get_indexer(pairs["right"])]
-    pairs["group"] = left.loc[pairs["left"], "group"].to_numpy()
-    # A person counts once per entity: the best of their kommun rows (and neighbour rows).
-    per_person = (pairs.sort_values(["weight", PSEUDONYM], ascending=[False, True], kind="stable")
-                  .drop_duplicates(["group", PSEUDONYM]).reset_index(drop=True))
-    ranked = per_person.groupby("group", sort=False)
-    best = ranked.head(1).set_index("group")
-    runner_up = ranked.nth(1).set_index("group")["weight"].reindex(best.index)
-    clear = (runner_up.isna() | (best["weight"] - runner_up >= margin)).to_numpy()
-    above = (best["probability"] >= cfg.threshold).to_numpy()
-    status.loc[best.index[above & clear]] = "probabilistic"
-    status.loc[best.index[above & ~clear]] = "ambiguous"
-    chosen = best.index[above & clear]
-    linked.loc[chosen] = best.loc[chosen, PSEUDONYM].to_numpy()
-    probability.loc[chosen] = best.loc[chosen, "probability"].to_numpy()
-    review = per_person[~per_person["group"].isin(chosen)]
+    ids = plain_text(arrow(persons[PSEUDONYM]))
+    left["neighbour"] = _neighbour_positions(left["neighbour"], ids)
+    result = run(left, right, cfg, m=m, pairs=len(entity) * len(persons))
+    model = result.model
+    pairs = [(frame["left"].to_numpy(), frame["right"].to_numpy(), frame["weight"].to_numpy(),
+              frame["probability"].to_numpy()) for frame in (result.links, result.review)]
+    li, ri, weight, prob = (np.concatenate(part) for part in zip(*pairs))
+    owner, person = left["entity"].to_numpy()[li], right["person"].to_numpy()[ri]
+    # A person counts once per entity: the best of their kommun rows (and neighbour rows); ties by pseudonym.
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[pc.sort_indices(ids).to_numpy()] = np.arange(len(ids))
+    order = np.lexsort((rank[person], -weight))
+    _, first = np.unique(owner[order] * len(ids) + person[order], return_index=True)
+    keep = order[np.sort(first)]
+    owner, person, weight, prob = owner[keep], person[keep], weight[keep], prob[keep]
+    by_entity = np.argsort(owner, kind="stable")
+    starts = np.flatnonzero(np.r_[True, owner[by_entity][1:] != owner[by_entity][:-1]]) if len(owner) else \
+        np.zeros(0, np.int64)
+    best = by_entity[starts]
+    has_second = np.r_[starts[1:], len(owner)] - starts > 1
+    runner_up = np.full(len(best), -np.inf)
+    runner_up[has_second] = weight[by_entity[starts[has_second] + 1]]
+    clear = weight[best] - runner_up >= margin
+    above = prob[best] >= cfg.threshold
+    chosen = best[above & clear]
+    status[owner[chosen]] = "probabilistic"
+    status[owner[best[above & ~clear]]] = "ambiguous"
+    linked[owner[chosen]] = ids.take(pa.array(person[chosen])).to_numpy(zero_copy_only=False)
+    probability[owner[chosen]] = prob[chosen]
+    unchosen = np.ones(len(entity), dtype=bool)
+    unchosen[owner[chosen]] = False
+    review = np.flatnonzero(unchosen[owner])
+    review_frame = pd.DataFrame({
+        "group": pd.array(entity.index.to_numpy()[owner[review]], dtype="string"),
+        PSEUDONYM: pd.array(ids.take(pa.array(person[review])).to_numpy(zero_copy_only=False), dtype="string"),
+        "probability": prob[review], "weight": weight[review]})
     stats = {"candidate_pairs": result.stats.candidate_pairs, "prior": model.prior, "model": model}
-    return EvidenceLinks(_entity_frame(entity, status, linked, probability),
-                         review[["group", PSEUDONYM, "probability", "weight"]].reset_index(drop=True), cfg, stats)
+    found = EvidenceLinks(_entity_frame(entity, status, linked, probability), review_frame, cfg, stats)
+    del left, right, result
+    release_memory()  # the candidate tables and pairs
+    return found
 
 
-def _model(fitted: Model, *, prior: float) -> Model:
-    """The fitted model with m from MATCH_PROBABILITIES and the given prior."""
-    fields = []
-    for field_model in fitted.fields:
-        m = MATCH_PROBABILITIES[field_model.field]
-        fields.append(dataclasses.replace(field_model, m=tuple(m[level] for level in field_model.levels)))
-    return dataclasses.replace(fitted, prior=prior, fields=tuple(fields))
+def _neighbour_positions(neighbours: pd.Series, ids: pa.Array) -> pd.arrays.IntegerArray:
+    """A broken number's neighbour as the position of its person in the spine; a neighbour who is not in the
+    spine as a number of its own beyond the spine (it matches no one), none as NA."""
+    values = pa.array(neighbours, pa.string(), from_pandas=True)
+    position = _positions(values, ids)
+    present = values.is_valid().to_numpy(zero_copy_only=False)
+    outside = present & (position < 0)
+    if outside.any():
+        position[outside] = len(ids) + pd.factorize(values.filter(pa.array(outside)).to_numpy(
+            zero_copy_only=False))[0]
+    return pd.arrays.IntegerArray(np.where(present, position, 0), ~present)
 
 
-def _entity_frame(left: pd.DataFrame, status: pd.Series, linked: pd.Series, probability: pd.Series) -> pd.DataFrame:
-    return pd.DataFrame({"group": left.index.to_numpy(), "records": left["records"].to_numpy(),
-                         "status": status.to_numpy(), PSEUDONYM: linked.to_numpy(),
-                         "probability": probability.to_numpy()})
+def _entity_frame(entity: pd.DataFrame, status: np.ndarray, linked: np.ndarray,
+                  probability: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"group": entity.index.to_numpy(), "records": entity["records"].to_numpy(),
+                         "status": pd.array(status, dtype="string"), PSEUDONYM: pd.array(linked, dtype="string"),
+                         "probability": probability})
 
 
 def _no_pairs() -> pd.DataFrame:
@@ -194,16 +242,39 @@ def _no_pairs() -> pd.DataFrame:
 
 
 def _yyyymmdd(values: pd.Series) -> pd.Series:
-    """Dates as YYYYMMDD text, NA where missing (Arrow's strftime: fast on millions of dates)."""
-    days = pa.array(values, from_pandas=True)
-    if pa.types.is_date(days.type):
-        days = days.cast(pa.timestamp("s"))
-    return pd.Series(pd.arrays.ArrowExtensionArray(pc.strftime(days, format="%Y%m%d")), index=values.index)
+    """Dates as YYYYMMDD text, NA where missing (from the calendar fields as numbers: fast on millions)."""
+    day = pd.to_datetime(values).to_numpy("datetime64[D]")
+    missing = np.isnat(day)
+    month = day.astype("datetime64[M]")
+    year = month.astype("datetime64[Y]")
+    number = ((year.astype(np.int64) + 1970) * 10000 + (month - year).astype(np.int64) * 100 + 100
+              + (day - month).astype(np.int64) + 1)
+    text = pa.array(np.where(missing, 0, number), pa.int64(), mask=missing).cast(pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=values.index)
 
 
-def _mode(frame: pd.DataFrame, name: str) -> pd.Series:
-    """Per group, the most common non-missing value of `name` (ties: the smallest)."""
-    present = frame.dropna(subset=[name])
-    counts = present.groupby(["group", name]).size().rename("n").reset_index()
-    counts = counts.sort_values(["group", "n", name], ascending=[True, False, True], kind="stable")
-    return counts.drop_duplicates("group").set_index("group")[name]
+def _mode(group: np.ndarray, groups: int, values: pd.Series) -> pd.arrays.StringArray:
+    """Per group (codes 0..groups-1), the most common non-missing value (ties: the smallest), NA where none."""
+    code, distinct = sorted_codes(values)
+    present = code >= 0
+    keys, counts = np.unique(group[present].astype(np.int64) * (len(distinct) + 1) + code[present],
+                             return_counts=True)
+    owner, value = keys // (len(distinct) + 1), keys % (len(distinct) + 1)
+    order = np.lexsort((value, -counts, owner))  # per group: most common first, then the smallest
+    owner, value = owner[order], value[order]
+    first = np.r_[True, owner[1:] != owner[:-1]] if len(owner) else np.zeros(0, dtype=bool)
+    out = np.full(groups, None, dtype=object)
+    out[owner[first]] = distinct[value[first]]
+    return pd.array(out, dtype="string[pyarrow]")
+
+
+def _positions(values: pa.Array | pa.ChunkedArray, ids: pa.Array) -> np.ndarray:
+    """Each value's position among `ids` (-1 where absent); dictionary-encoded values are looked up once each."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_dictionary(values.type):
+        found = pc.index_in(values.dictionary.cast(pa.string()), value_set=ids)
+        return np.r_[found.fill_null(-1).to_numpy(zero_copy_only=False), -1][
+            values.indices.fill_null(-1).to_numpy(zero_copy_only=False)].astype(np.int64)
+    return pc.index_in(values.cast(pa.string()), value_set=ids).fill_null(-1).to_numpy(
+        zero_copy_only=False).astype(np.int64)

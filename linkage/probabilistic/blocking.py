@@ -41,15 +41,18 @@ class Blocking:
     def __init__(self, passes: Sequence[Sequence[str]], columns: dict[str, Column]):
         self.passes = tuple(tuple(p) for p in passes)
         self.keys = [_pass_keys([columns[name] for name in fields]) for fields in self.passes]
+        self._sizes: dict[int, int] = {}
 
     def sizes(self) -> list[int]:
         """Pairs agreeing on each pass (counting pairs that earlier passes also produce)."""
-        return [int(_blocks(left, right)[-1].sum()) for left, right in self.keys]
+        return [self._sizes[number] if number in self._sizes else int(_blocks(left, right)[-1].sum())
+                for number, (left, right) in enumerate(self.keys)]
 
     def chunks(self, chunk_size: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """(pass index, left positions, right positions) of new candidate pairs, at most chunk_size at a time."""
         for number, (left, right) in enumerate(self.keys):
             left_rows, right_rows, left_start, right_start, right_count, sizes = _blocks(left, right)
+            self._sizes[number] = int(sizes.sum())
             offsets = np.concatenate([[0], np.cumsum(sizes)])
             for start in range(0, int(offsets[-1]), chunk_size):
                 t = np.arange(start, min(start + chunk_size, int(offsets[-1])), dtype=np.int64)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import jellyfish
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 MISSING = -1
 
@@ -90,15 +92,41 @@ def prepare(left: pd.Series, right: pd.Series, kind: str) -> Column:
     Each distinct raw value is normalised once, so the cost follows the number of distinct values. Codes
     number the sorted distinct values, so they do not depend on the order of the rows.
     """
+    if kind == "text" and all(pd.api.types.is_integer_dtype(side) for side in (left, right)):
+        return _integer_column(left, right)  # integer keys compare exactly as they are: nothing to normalise
     normalise = _numbers if kind == "numeric" else _dates if kind == "date" else _text
     raw_codes, raw_values = pd.factorize(pd.concat([left, right], ignore_index=True), use_na_sentinel=True)
     normalised, unparsed = normalise(pd.Series(raw_values))
-    value_codes, uniques = pd.factorize(normalised, sort=True, use_na_sentinel=True)  # codes follow the values
+    value_codes, values = sorted_codes(normalised, numeric=kind == "numeric")  # codes follow the values
     codes = np.r_[value_codes, -1][raw_codes].astype(np.int32)  # raw code -1 (missing) picks the final -1
-    values = np.asarray(uniques, dtype=float if kind == "numeric" else object)
     bad_rows = int(np.r_[np.asarray(unparsed, dtype=bool), False][raw_codes].sum())
     return Column(codes[: len(left)], codes[len(left):], values, bad_rows,
                   _date_parts(values) if kind == "date" else None, _profile(values) if kind == "string" else None)
+
+
+def _integer_column(left: pd.Series, right: pd.Series) -> Column:
+    """An exact comparison of integer columns (nullable or not): codes number the distinct integers in order."""
+    both = pd.concat([pd.Series(left, dtype="Int64"), pd.Series(right, dtype="Int64")], ignore_index=True)
+    codes, values = pd.factorize(both, sort=True, use_na_sentinel=True)
+    codes = codes.astype(np.int32)
+    return Column(codes[: len(left)], codes[len(left):], np.asarray(values, dtype=object))
+
+
+def sorted_codes(values: pd.Series, *, numeric: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """`pd.factorize(values, sort=True)`: codes numbering the distinct values in sorted order (-1 missing) and those
+    values; the distinct values sorted by Arrow (text in code point order, as Python sorts it), far faster than
+    sorting Python strings."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if numeric:
+        uniques = np.asarray(uniques, dtype=float)
+        order = np.argsort(uniques, kind="stable")
+    else:
+        uniques = np.asarray(uniques, dtype=object)
+        order = pc.sort_indices(pa.array(uniques, pa.string())).to_numpy() if len(uniques) else np.zeros(0, np.int64)
+    rank = np.empty(len(order) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    rank[-1] = -1
+    return rank[codes], uniques[order]
 
 
 def exact_share(column: Column) -> float:
@@ -242,17 +270,34 @@ def _date_levels(parts: DateParts, thresholds: tuple[float, ...], cl: np.ndarray
 
 
 def _text(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Trimmed, case-folded text with runs of white space made one space; blank is missing."""
+    """Trimmed, case-folded text with runs of white space made one space; blank is missing.
+
+    ASCII values are normalised by Arrow (case folding is lower-casing there); others one by one by Python's
+    `str.split` and `str.casefold`."""
     if pd.api.types.is_datetime64_any_dtype(series):
         series = series.dt.strftime("%Y-%m-%d")
     elif pd.api.types.is_float_dtype(series):
         finite = series.dropna()
         if np.isfinite(finite).all() and (finite == np.floor(finite)).all():  # whole numbers read as "12", not "12.0"
             series = series.astype("Int64")
-    raw = series.astype("string").to_numpy(dtype=object, na_value=None)
-    text = pd.Series([" ".join(v.split()).casefold() or None if v is not None else None for v in raw],
-                     dtype="string", index=series.index)
-    return text, np.zeros(len(text), dtype=bool)
+    raw = pa.array(series.astype("string").to_numpy(dtype=object, na_value=None), pa.string())
+    text = pc.ascii_lower(pc.utf8_trim(pc.replace_substring_regex(raw, _ASCII_SPACE, " "), " "))
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    other = np.flatnonzero(~pc.fill_null(pc.string_is_ascii(raw), True).to_numpy(zero_copy_only=False))
+    if len(other):
+        folded = [" ".join(v.split()).casefold() or None for v in raw.take(pa.array(other)).to_pylist()]
+        text = pc.replace_with_mask(text, _mask(len(raw), other), pa.array(folded, pa.string()))
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=series.index), np.zeros(len(raw), dtype=bool)
+
+
+#: The ASCII characters Python's `str.split()` splits on, in runs.
+_ASCII_SPACE = "[\t\n\x0b\x0c\r\x1c-\x1f ]+"
+
+
+def _mask(n: int, rows: np.ndarray) -> pa.Array:
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return pa.array(mask)
 
 
 _DATE = r"^([0-9]{4})(?:([0-9]{2})([0-9]{2})|[-/.]([0-9]{1,2})[-/.]([0-9]{1,2}))(?:[ t].*)?$"  # text is case-folded

@@ -1,24 +1,35 @@
 """Unsupervised estimation of m, u and the match prior (no labels), in the order Splink uses.
 
+Everything is relative to all left × right pairs, not to the candidate pairs blocking produced, so that a
+candidate's weight — prior plus every field's log2(m/u), blocked fields included — counts each piece of evidence
+once (Fellegi & Sunter 1969): candidates already agree on the blocked fields, and a prior estimated among them
+would count that agreement a second time.
+
 1. u (the level shares among non-matches) from pairs of records taken at random, which are almost all
    non-matches: the exact level from the value counts of both tables (the share of all pairs that agree),
-   the other levels from random pairs of values (`blocking.random_pairs`).
+   the other levels from random pairs of values (`blocking.random_pairs`). Never from the candidates, whose
+   non-matches agree on the blocked fields by construction.
 2. m by expectation–maximisation with u held fixed, one session per blocking pass on the pairs that
    agree on it, that pass's own fields left out (as missing). Blocking breaks conditional independence:
    candidate non-matches agree on the blocked fields by construction, and an EM over all candidates at
    once splits them by pass, or by a common first name, instead of into matches and non-matches. A
    field's m averages the sessions that estimate it, weighted by their expected matches; a field no
-   session estimates (blocked in every pass) gets m from one EM over all candidates.
-3. The prior share of matches among the candidates, by EM with m and u fixed.
+   session estimates (blocked in every pass) gets m from one EM over all candidates. m may also be given
+   (documented rather than estimated) for some or all fields.
+3. The prior λ, the share of matches among all left × right pairs, by EM with m and u fixed: the expected
+   matches among the candidates over the number of all pairs (pairs blocking did not produce count as
+   non-matches: blocking recall is taken to be complete).
 
 EM runs on the table of distinct comparison patterns with their counts — a sufficient statistic for the
 conditional-independence model — so every candidate pair counts (no sampling) while memory grows only
-with the number of distinct patterns. A missing level drops out of its field's likelihood.
+with the number of distinct patterns. A value missing on either side is its own outcome, equally likely
+for matches and non-matches: it drops out of its field's likelihood (weight 0), and m and u are shares among
+the pairs with both values present.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,15 +71,19 @@ class PatternCounts:
 class Training:
     """Pattern counts for the EM: all candidates, and per blocking pass the pairs agreeing on it."""
 
-    def __init__(self, comparisons: Sequence[Comparison], passes: Sequence[Sequence[str]]):
+    def __init__(self, comparisons: Sequence[Comparison], passes: Sequence[Sequence[str]], *,
+                 sessions: bool = True):
         self.comparisons = tuple(comparisons)
         self.blocked = [np.array([c.field in fields for c in comparisons], dtype=bool) for fields in passes]
         self.pooled = PatternCounts(comparisons)
         self.sessions = [PatternCounts(comparisons) for _ in passes]
+        self.with_sessions = sessions  # False where every m is given: only the prior is left to estimate
 
     def add(self, levels: np.ndarray, agreement: np.ndarray) -> None:
         """Count a chunk of candidates: their levels, and which passes each agrees on (pairs × passes)."""
         self.pooled.add(levels)
+        if not self.with_sessions:
+            return
         for number, (blocked, counts) in enumerate(zip(self.blocked, self.sessions)):
             rows = agreement[:, number]
             if rows.any() and (~blocked).sum() >= MIN_SESSION_COMPARISONS:
@@ -76,23 +91,32 @@ class Training:
                 session[:, blocked] = MISSING
                 counts.add(session)
 
-    def fit(self, exact_shares: Sequence[float], random_levels: Sequence[np.ndarray]) -> Model:
+    def fit(self, exact_shares: Sequence[float], random_levels: Sequence[np.ndarray], pairs: int,
+            fixed_m: Mapping[str, np.ndarray] | None = None) -> Model:
         """u from the share of all pairs agreeing exactly and the levels of random pairs (per comparison);
-        m from the pass sessions (else all candidates); then the prior."""
+        m as given in `fixed_m` (by field), else from the pass sessions, else from all candidates; then the
+        prior among all `pairs` left × right pairs."""
+        fixed = dict(fixed_m or {})
         sizes = [len(c.levels) for c in self.comparisons]
         u = [_u(share, levels, size) for share, levels, size in zip(exact_shares, random_levels, sizes)]
-        sessions = [(~blocked, _em(counts, sizes, u)) for blocked, counts in zip(self.blocked, self.sessions)
-                    if counts.counts.sum()]
+        estimated = [c.field not in fixed for c in self.comparisons]
+        sessions = [(~blocked & estimated, _em(counts, sizes, u)) for blocked, counts
+                    in zip(self.blocked, self.sessions) if counts.counts.sum() and any(estimated)]
         m: list[np.ndarray] = []
         pooled: _Fit | None = None
-        for f in range(len(sizes)):
+        for f, comparison in enumerate(self.comparisons):
+            if comparison.field in fixed:
+                m.append(np.asarray(fixed[comparison.field], dtype=float))
+                continue
             used = [(s.matches, s.m[f]) for free, s in sessions if free[f] and s.matches > 0]
             if used:
                 m.append(sum(w * v for w, v in used) / sum(w for w, _ in used))
             else:
-                pooled = pooled or _em(self.pooled, sizes, u)
+                pooled = pooled or _em(self.pooled, sizes, u, total=pairs)
                 m.append(pooled.m[f])
-        prior = _Mixture(self.pooled, sizes).fit(np.concatenate(m), np.concatenate(u), 0.5, fixed=True)
+        mixture = _Mixture(self.pooled, sizes)
+        prior = mixture.fit(np.concatenate(m), np.concatenate(u), mixture.start_prior(pairs), fixed=True,
+                            total=pairs)
         fits = [s for _, s in sessions] + ([pooled] if pooled else []) + [prior]
         fields = tuple(FieldModel(c.field, c.method, c.thresholds, c.levels, tuple(map(float, mf)),
                                   tuple(map(float, uf))) for c, mf, uf in zip(self.comparisons, m, u))
@@ -117,17 +141,22 @@ class _Fit:
     log_likelihood: float
 
 
-def _em(counts: PatternCounts, sizes: list[int], u: list[np.ndarray]) -> _Fit:
-    """m and the prior of the two-class mixture over counted patterns, u fixed.
+def _em(counts: PatternCounts, sizes: list[int], u: list[np.ndarray], *, total: int | None = None) -> _Fit:
+    """m and the prior of the two-class mixture over counted patterns, u fixed; the prior among the counted
+    pairs, or among `total` pairs when given.
 
     EM finds a local maximum, so it runs from two starts and keeps the likelier fit: (1) matches mostly
     agree exactly; (2) the pairs that disagree on at most one present field are the matches.
     """
     mixture, u_flat = _Mixture(counts, sizes), np.concatenate(u)
-    first = mixture.fit(np.concatenate([np.r_[0.9, np.full(k - 1, 0.1 / (k - 1))] for k in sizes]), u_flat, 0.5)
     agreeing = mixture.n * (mixture.disagreements <= 1)
-    prior = float(np.clip(agreeing.sum() / max(mixture.n.sum(), 1), 0.01, 0.99))
-    second = mixture.fit(mixture.estimate(agreeing), u_flat, prior)
+    if total is None:
+        first_prior, second_prior = 0.5, float(np.clip(agreeing.sum() / max(mixture.n.sum(), 1), 0.01, 0.99))
+    else:
+        first_prior = second_prior = mixture.start_prior(total)
+    first = mixture.fit(np.concatenate([np.r_[0.9, np.full(k - 1, 0.1 / (k - 1))] for k in sizes]), u_flat,
+                        first_prior, total=total)
+    second = mixture.fit(mixture.estimate(agreeing), u_flat, second_prior, total=total)
     return first if first.log_likelihood >= second.log_likelihood else second
 
 
@@ -142,22 +171,32 @@ class _Mixture:
         self.slots = np.where(patterns == MISSING, sum(sizes), patterns + self.offsets)
         self.disagreements = (patterns == np.array(sizes) - 1).sum(axis=1)  # the last level: different
 
-    def fit(self, m: np.ndarray, u: np.ndarray, prior: float, *, fixed: bool = False) -> _Fit:
-        """EM for the prior and (unless `fixed`) m; u stays as given."""
+    def start_prior(self, total: int) -> float:
+        """A first guess of the prior among `total` pairs: the counted pairs that disagree on at most one present
+        field are the matches."""
+        agreeing = (self.n * (self.disagreements <= 1)).sum()
+        return float(np.clip(max(agreeing, 1.0) / max(total, 1), 1e-12, 0.5))
+
+    def fit(self, m: np.ndarray, u: np.ndarray, prior: float, *, fixed: bool = False,
+            total: int | None = None) -> _Fit:
+        """EM for the prior and (unless `fixed`) m; u stays as given. The prior is the share of matches among the
+        counted pairs, or among `total` pairs (the counted ones and others taken to be non-matches)."""
         n, iterations, converged = self.n, 0, self.n.sum() == 0
+        denominator = float(n.sum() if total is None else max(total, n.sum()))
         match = n * prior
         while not converged and iterations < MAX_ITERATIONS:
             iterations += 1
             match = n / (1 + np.exp(-self.log_odds(m, u, prior)))
-            new_prior = float(np.clip(match.sum() / n.sum(), 1e-12, 1 - 1e-12))
-            change = abs(new_prior - prior)
+            new_prior = float(np.clip(match.sum() / denominator, 1e-12, 1 - 1e-12))
+            change = abs(new_prior - prior) / max(prior, 1e-12) if total is not None else abs(new_prior - prior)
             if not fixed:
                 new_m = self.estimate(match)
                 change, m = max(change, np.abs(new_m - m).max()), new_m
             prior = new_prior
             converged = change < TOLERANCE
+        log_likelihood = self.log_likelihood(m, u, prior) + (denominator - n.sum()) * np.log1p(-prior)
         return _Fit(prior, np.split(m, self.offsets[1:]), float(match.sum()), iterations, bool(converged),
-                    self.log_likelihood(m, u, prior))
+                    float(log_likelihood))
 
     def log_odds(self, m: np.ndarray, u: np.ndarray, prior: float) -> np.ndarray:
         return np.log(prior / (1 - prior)) + np.r_[np.log(m) - np.log(u), 0.0][self.slots].sum(axis=1)

@@ -40,7 +40,8 @@ class FieldModel:
 
 @dataclass(frozen=True)
 class Model:
-    """The prior share of matches among candidate pairs and a FieldModel per comparison, in config order."""
+    """The prior — the share of matches among all left × right pairs (not among the candidates blocking made,
+    which already agree on the blocked fields) — and a FieldModel per comparison, in config order."""
 
     prior: float
     fields: tuple[FieldModel, ...]

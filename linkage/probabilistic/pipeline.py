@@ -22,7 +22,7 @@ from linkage.errors import InputError
 from linkage.probabilistic.assign import assign
 from linkage.probabilistic.blocking import Blocking, random_pairs
 from linkage.probabilistic.compare import Column, compare, exact_share, prepare
-from linkage.probabilistic.config import LinkConfig, load_config
+from linkage.probabilistic.config import LinkConfig, LinkConfigError, load_config
 from linkage.probabilistic.em import Training
 from linkage.probabilistic.model import Model, probability
 
@@ -98,19 +98,27 @@ def link(left: pd.DataFrame, right: pd.DataFrame, config: ConfigLike) -> pd.Data
 
 
 def run(left: pd.DataFrame, right: pd.DataFrame, config: ConfigLike, *, model: Model | None = None,
+        m: Mapping[str, Mapping[str, float]] | None = None, pairs: int | None = None,
         true_pairs: Any = None) -> LinkResult:
-    """Link two tables without labels (EM), or with a trained `model`; `true_pairs` adds blocking recall."""
+    """Link two tables without labels (EM), or with a trained `model`; `true_pairs` adds blocking recall.
+
+    `m` gives m (P(level | match)) for some fields instead of estimating it: field → level name → probability,
+    every level of the field named (u and the prior are still estimated). `pairs` is the number of record pairs
+    the prior is a share of, where rows are views of fewer records (several rows of one record, the best of
+    which decides); by default every row is a record: len(left) × len(right)."""
     seconds = dict.fromkeys(("prepare", "blocking", "compare", "fit", "score", "assign"), 0.0)
     start = time.perf_counter()
     cfg = load_config(config)
     fields = _Fields(left, right, cfg)
+    if pairs is not None:
+        fields.pairs = pairs
     blocking = Blocking(cfg.blocking, fields.columns)
     seconds["prepare"] = time.perf_counter() - start
     new_pairs = [0] * len(cfg.blocking)
     stream = functools.partial(_compared, blocking, fields, cfg.chunk_size, seconds, new_pairs)
     cache = None
     if model is None:
-        model, cache = _fit(stream(), cfg, blocking, fields, seconds)
+        model, cache = _fit(stream(), cfg, blocking, fields, seconds, _fixed_m(cfg, m or {}))
     else:
         model.check(cfg)
     chunks = stream() if cache is None else cache
@@ -168,6 +176,8 @@ class _Fields:
         self.columns: dict[str, Column] = {
             name: prepare(left[name], right[name], kinds.get(name, "text")) for name in cfg.fields}
         self.left_index, self.right_index = left.index, right.index
+        #: All left × right pairs: what the prior is a share of.
+        self.pairs = len(left) * len(right)
 
     def levels(self, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
         """Comparison levels of pairs of positions (pairs × comparisons, int8, -1 missing)."""
@@ -214,16 +224,35 @@ def _compared(blocking: Blocking, fields: _Fields, chunk_size: int, seconds: dic
         yield li, ri, levels
 
 
+def _fixed_m(cfg: LinkConfig, given: Mapping[str, Mapping[str, float]]) -> dict[str, np.ndarray]:
+    """Given m per field as arrays in the order of the field's levels; a field or level the configuration does not
+    have, or a level left out, is an error naming it."""
+    comparisons = {c.field: c for c in cfg.comparisons}
+    fixed = {}
+    for name, levels in given.items():
+        if name not in comparisons:
+            raise LinkConfigError(f"m: field '{name}' is not compared by the configuration")
+        expected = comparisons[name].levels
+        if set(levels) != set(expected):
+            raise LinkConfigError(f"m: field '{name}': give m for exactly its levels ({', '.join(expected)})")
+        values = np.array([float(levels[level]) for level in expected])
+        if not ((values > 0) & (values <= 1)).all():
+            raise LinkConfigError(f"m: field '{name}': each m must be a probability above 0")
+        fixed[name] = values / values.sum()
+    return fixed
+
+
 def _fit(stream: Iterator[Chunk], cfg: LinkConfig, blocking: Blocking, fields: _Fields,
-         seconds: dict[str, float]) -> tuple[Model, list[Chunk] | None]:
+         seconds: dict[str, float], fixed_m: dict[str, np.ndarray]) -> tuple[Model, list[Chunk] | None]:
     """Count patterns over the whole stream, compare random pairs (for u) and fit; return the model and the compared chunks when there
     are at most CACHE_CHUNKS chunks' worth of them (None: compare them again to score)."""
-    training = Training(cfg.comparisons, cfg.blocking)
+    training = Training(cfg.comparisons, cfg.blocking,
+                        sessions=not all(c.field in fixed_m for c in cfg.comparisons))
     cache: list[Chunk] | None = []
     cached = 0
     for chunk in stream:
         tick = time.perf_counter()
-        training.add(chunk[2], blocking.agreement(chunk[0], chunk[1]))
+        training.add(chunk[2], blocking.agreement(chunk[0], chunk[1]) if training.with_sessions else None)
         cached += len(chunk[0])
         if cached > CACHE_CHUNKS * cfg.chunk_size:
             cache = None
@@ -232,7 +261,7 @@ def _fit(stream: Iterator[Chunk], cfg: LinkConfig, blocking: Blocking, fields: _
         seconds["fit"] += time.perf_counter() - tick
     tick = time.perf_counter()
     exact_shares = [exact_share(fields.columns[c.field]) for c in cfg.comparisons]
-    model = training.fit(exact_shares, fields.random_levels())
+    model = training.fit(exact_shares, fields.random_levels(), fields.pairs, fixed_m)
     seconds["fit"] += time.perf_counter() - tick
     return model, cache
 

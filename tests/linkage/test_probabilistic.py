@@ -134,6 +134,31 @@ def test_planted_typos_are_linked_and_strangers_are_not(generated):
     assert (pairs["probability"] >= 0.5).all()
 
 
+def test_the_prior_is_a_share_of_all_pairs_so_blocked_agreement_counts_once(generated):
+    left, right, truth = generated
+    result = run(left, right, CONFIG)
+    pairs = len(left) * len(right)
+    assert 0.8 * len(truth) / pairs <= result.model.prior <= 1.25 * len(truth) / pairs
+    # A pair's weight is that prior plus every field's log2(m/u), the blocked ones included (no double counting).
+    explained = result.explain(result.links.head(5))
+    totals = explained.groupby(["left", "right"], sort=False)["weight"].sum().to_numpy()
+    assert np.allclose(totals, result.links.head(5)["weight"].to_numpy())
+    assert explained[explained["comparison"] == "(prior)"]["weight"].iloc[0] < -9
+
+
+def test_m_can_be_given_for_some_fields_and_the_rest_is_estimated(generated):
+    left, right, truth = generated
+    result = run(left, right, CONFIG, m={"kon": {"exact": 0.99, "different": 0.01}})
+    fields = {f.field: f for f in result.model.fields}
+    assert fields["kon"].m == pytest.approx((0.99, 0.01))
+    assert fields["efternamn"].m[0] > 0.5  # estimated: most matches agree exactly
+    assert evaluate(result.links, truth)["precision"] == 1.0
+    with pytest.raises(LinkConfigError, match="m: field 'kon': give m for exactly its levels"):
+        run(left, right, CONFIG, m={"kon": {"exact": 0.99}})
+    with pytest.raises(LinkConfigError, match="m: field 'namn' is not compared"):
+        run(left, right, CONFIG, m={"namn": {"exact": 0.99, "different": 0.01}})
+
+
 def test_output_is_one_to_one_and_in_a_fixed_order(generated):
     left, right, _ = generated
     first, again = link(left, right, CONFIG), link(left.sample(frac=1, random_state=1), right, CONFIG)
