@@ -8,7 +8,8 @@ Every contender runs in its own process, so the peak RSS printed is its own:
   dropped, identifiers classified with each record's reference date, old numbers mapped through the changes,
   pseudonymised (HMAC), direct identifiers dropped; the deterministic join on the pseudonym to the population spine;
   probabilistic linkage of the records without a usable identifier — then outcome derivation
-  (`linkage.outcomes`) on the linked frames.
+  (`linkage.outcomes`) on the linked frames, one register's linked rows (of the columns the outcomes read) at a
+  time. Peak resident memory is sampled per stage and per outcome function.
 - duckdb (raw files): the same joins from the raw files in SQL — identifiers trimmed, separators removed, the
   century of 10-digit numbers inferred from each record's date, old numbers mapped through the change file, every
   register LEFT JOINed to the population on the number and materialised. No validation, no check digits, no
@@ -25,6 +26,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -41,6 +43,12 @@ COLUMNS = {
     "drugs": ["atc", "edatum", "kommun"],
     "grades_year9": ["avgangsar", "amne", "betyg"],
 }
+#: The columns the outcome functions read, per large register (`LinkedWorld.for_outcomes(..., columns=)`).
+OUTCOME_COLUMNS = {
+    "patient": ["vardform", "indatum", "hdia", "dia1", "dia2", "ekod1", "pvard"],
+    "drugs": ["atc", "edatum"],
+    "grades_year9": ["avgangsar"],
+}
 #: Threads ingesting batches side by side (the machine's cores; DuckDB uses them all too).
 WORKERS = 2
 JOINED = ("patient", "drugs", "grades_year9", "placement_measure", "placement_placement", "upper_secondary")
@@ -48,6 +56,27 @@ JOINED = ("patient", "drugs", "grades_year9", "placement_measure", "placement_pl
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class StagePeaks:
+    """Peak resident memory per named stage, sampled every 20 ms by a thread (the process peak alone cannot say
+    which stage reached it)."""
+
+    def __init__(self) -> None:
+        self.stage, self.peaks = "start", {}
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        import psutil
+
+        process = psutil.Process()
+        while True:
+            rss = process.memory_info().rss / 2**20
+            self.peaks[self.stage] = max(self.peaks.get(self.stage, 0.0), rss)
+            time.sleep(0.02)
+
+    def enter(self, stage: str) -> None:
+        self.stage = stage
 
 
 # ------------------------------------------------------------------------------------------------ contenders
@@ -59,29 +88,45 @@ def run_reglink(world: Path, scratch: Path) -> dict:
     from linkage.io import write_table
     from linkage.linking import link_world
 
-    start = time.perf_counter()
+    peaks = StagePeaks()
+    start, cpu = time.perf_counter(), time.process_time()
     linked = link_world(world, key=bytes(range(32)), project=PROJECT, secure_dir=scratch / "secure",
-                        columns=COLUMNS, workers=WORKERS)
-    stage = time.perf_counter() - start
+                        columns=COLUMNS, workers=WORKERS,
+                        progress=lambda step, steps, name: peaks.enter(
+                            "ingest" if name not in ("linkage", "done") else name))
+    stage, stage_cpu = time.perf_counter() - start, time.process_time() - cpu
     stage_peak = peak_mb()
     ingest = sum(v for k, v in linked.seconds.items() if k.startswith("ingest"))
-    start = time.perf_counter()
+    derived, timings = [], {}
+
+    def derive(name: str, function, *args, **kwargs) -> None:
+        peaks.enter(name)
+        tick = time.perf_counter()
+        derived.append(function(*args, **kwargs))
+        timings[name] = time.perf_counter() - tick
+
+    start, cpu = time.perf_counter(), time.process_time()
+    peaks.enter("for_outcomes")
     persons = linked.for_outcomes("persons")
-    patient = linked.for_outcomes("patient")  # one register's linked copy at a time: memory stays bounded
-    derived = [outcomes.psychiatric_care(patient, persons), outcomes.self_harm(patient, persons),
-               outcomes.substance_related(patient, persons)]
+    # One register's linked copy at a time, of the columns the outcomes read: memory stays bounded.
+    patient = linked.for_outcomes("patient", columns=OUTCOME_COLUMNS["patient"])
+    derive("psychiatric_care", outcomes.psychiatric_care, patient, persons)
+    derive("self_harm", outcomes.self_harm, patient, persons)
+    derive("substance_related", outcomes.substance_related, patient, persons)
     del patient
-    drugs = linked.for_outcomes("drugs")
-    derived += [outcomes.psychotropics(drugs, persons), outcomes.concurrent_psychotropics(drugs, persons)]
+    peaks.enter("for_outcomes")
+    drugs = linked.for_outcomes("drugs", columns=OUTCOME_COLUMNS["drugs"])
+    derive("psychotropics", outcomes.psychotropics, drugs, persons)
+    derive("concurrent_psychotropics", outcomes.concurrent_psychotropics, drugs, persons)
     del drugs
-    derived += [
-        outcomes.completed_compulsory_school(linked.for_outcomes("grades_year9"), persons),
-        outcomes.placement_history(linked.for_outcomes("placement_measure"),
-                                   linked.for_outcomes("placement_placement"), persons, end_date=END),
-        outcomes.lvm_by_age(linked.for_outcomes("lvm_application"), linked.for_outcomes("lvm_emergency"),
-                            linked.for_outcomes("lvm_discharge"), persons),
-    ]
-    derive = time.perf_counter() - start
+    derive("completed_compulsory_school", outcomes.completed_compulsory_school,
+           linked.for_outcomes("grades_year9", columns=OUTCOME_COLUMNS["grades_year9"]), persons)
+    derive("placement_history", outcomes.placement_history, linked.for_outcomes("placement_measure"),
+           linked.for_outcomes("placement_placement"), persons, end_date=END)
+    derive("lvm_by_age", outcomes.lvm_by_age, linked.for_outcomes("lvm_application"),
+           linked.for_outcomes("lvm_emergency"), linked.for_outcomes("lvm_discharge"), persons)
+    derive_seconds, derive_cpu = time.perf_counter() - start, time.process_time() - cpu
+    peaks.enter("after")
     peak = peak_mb()
     report = linked.report.set_index("register")
     for name in JOINED:  # for the join-only comparison (not timed)
@@ -89,9 +134,9 @@ def run_reglink(world: Path, scratch: Path) -> dict:
         write_table(pa.Table.from_pandas(frame, preserve_index=False), scratch / f"{name}.parquet", overwrite=True)
     write_table(pa.Table.from_pandas(linked.persons[["pseudonym_id", "fodelsedatum", "kon"]], preserve_index=False),
                 scratch / "persons.parquet", overwrite=True)
-    return {"stage": stage, "ingest": ingest, "deterministic": linked.seconds["deterministic"],
-            "probabilistic": linked.seconds["probabilistic"], "outcomes": derive, "peak_mb": stage_peak,
-            "outcomes_peak_mb": peak,
+    return {"stage": stage, "stage_cpu": stage_cpu, "ingest": ingest, "deterministic": linked.seconds["deterministic"],
+            "probabilistic": linked.seconds["probabilistic"], "outcomes": derive_seconds, "outcomes_cpu": derive_cpu,
+            "peak_mb": stage_peak, "outcomes_peak_mb": peak, "stage_peaks": peaks.peaks, "outcome_seconds": timings,
             "rows": int(report.loc[list(JOINED), "rows_read"].sum()),
             "linked": int(report.loc[list(JOINED), ["linked_deterministic", "linked_probabilistic"]].sum().sum()),
             "outcome_rows": sum(len(d) for d in derived),
@@ -223,21 +268,27 @@ def main() -> None:
         duck_join = measure("duckdb-join", world, scratch)
     print(f"\nLinkage stage on {world} ({ours['rows']:,} event rows in {len(JOINED)} registers)\n")
     print(f"{'what':<58} {'wall s':>8} {'peak MB':>9} {'linked rows':>13}")
+    stage_peaks = ours["stage_peaks"]
     lines = [
         ("reglink: link_world (ingest + deterministic + probabilistic)", ours["stage"], ours["peak_mb"],
          ours["linked"]),
-        ("  ingest (read, validate, dedupe, pseudonymise)", ours["ingest"], None, None),
-        ("  deterministic join on pseudonym", ours["deterministic"], None, None),
-        ("  probabilistic linkage of records without an ID", ours["probabilistic"], None, None),
+        ("  ingest (read, validate, dedupe, pseudonymise)", ours["ingest"], stage_peaks.get("ingest"), None),
+        ("  deterministic join on pseudonym", ours["deterministic"], stage_peaks.get("linkage"), None),
+        ("  probabilistic linkage of records without an ID", ours["probabilistic"], stage_peaks.get("linkage"),
+         None),
         ("reglink: outcome derivation (8 outcome functions)", ours["outcomes"], ours["outcomes_peak_mb"], None),
+        ("  for_outcomes (the linked rows of a register)", None, stage_peaks.get("for_outcomes"), None),
+        *((f"  {name}", seconds, stage_peaks.get(name), None) for name, seconds in ours["outcome_seconds"].items()),
         ("duckdb: same joins from the raw files (SQL normalisation)", raw["stage"], raw["peak_mb"], raw["linked"]),
         ("join only, reglink (Parquet → link_deterministic)", ours_join["join"], ours_join["peak_mb"],
          ours_join["linked"]),
         ("join only, duckdb (Parquet → LEFT JOIN)", duck_join["join"], duck_join["peak_mb"], duck_join["linked"]),
     ]
     for what, wall, peak, linked in lines:
-        print(f"{what:<58} {wall:>8.1f} {'' if peak is None else f'{peak:,.0f}':>9} "
+        print(f"{what:<58} {'' if wall is None else f'{wall:.1f}':>8} {'' if peak is None else f'{peak:,.0f}':>9} "
               f"{'' if linked is None else f'{linked:,}':>13}")
+    print(f"\nCPU seconds (this process, all threads): link_world {ours['stage_cpu']:.1f}, outcomes "
+          f"{ours['outcomes_cpu']:.1f}; peak MB of a stage is the most resident memory while it ran")
     print(f"\nratio link_world / duckdb raw joins: {ours['stage'] / raw['stage']:.2f}×  "
           f"(+ outcomes: {(ours['stage'] + ours['outcomes']) / raw['stage']:.2f}×)")
     print(f"ratio join only, reglink / duckdb: {ours_join['join'] / duck_join['join']:.2f}×")

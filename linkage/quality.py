@@ -1,6 +1,8 @@
-"""The linkage quality report: per register, records linked deterministically, probabilistically or not at all;
-against a synthetic world's `truth/` when given, precision and recall per register, identifier kind and link
-method, and under-linkage by subgroup (sex, age group, ensamkommande, samordningsnummer, kommun size).
+"""The linkage quality report: per register and identifier kind, records linked deterministically, probabilistically
+or not at all; against a synthetic world's `truth/` when given, precision and recall per register, identifier kind
+(as classified, and as the world made it: personnummer, samordningsnummer, old number, temporary municipal ID,
+reserve number, broken check digit) and link method, and under-linkage by subgroup (sex, age group, ensamkommande,
+samordningsnummer, kommun size). `linkage_quality` is the whole run from a data folder, as `reglink quality` does it.
 
 Counts below k (and rates over fewer than k records) are suppressed, as in any table that may leave the secure
 zone (domain.md §7.4). The pipeline never reads `truth/`; only this evaluation does, from the path it is given.
@@ -15,18 +17,30 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from linkage.atomic import atomic_file
 from linkage.deterministic import LINK_METHOD, LINK_METHODS
-from linkage.errors import InputError
+from linkage.errors import InputError, OutputError
 from linkage.ingest import ID_KIND, PSEUDONYM, ROW
-from linkage.linking import LinkedWorld
+from linkage.linking import LinkedWorld, Progress, link_world
 from linkage.outcomes.persons import age_on
 from linkage.registers import register
+from pseudonym.keys import MasterKey
 
 LINKED = ("deterministic", "probabilistic")
 AGE_GROUPS = ((0, 13, "0-12"), (13, 18, "13-17"), (18, 25, "18-24"), (25, 200, "25+"))
 KOMMUN_SIZES = ("small", "medium", "large")
 TRUTH_FILES = ("records.parquet", "persons.parquet", "errors.parquet")
-_COUNTS = ("records", "linked", "true_links", "false_links", "missed")
+#: Identifier kinds as ingest classifies them (pseudonym.personnummer.KINDS), in words.
+ID_KINDS = {"personnummer": "personnummer", "samordningsnummer": "samordningsnummer",
+            "reserve": "reserve number", "interim": "interim number or temporary ID",
+            "invalid": "broken check digit", "organisationsnummer": "organisation number", "rejected": "rejected"}
+#: Identifier kinds as a synthetic world made them (truth/errors.parquet `kind`), first that applies; a record
+#: without one of these carries its person's personnummer.
+TRUE_ID_KINDS = {"reserve_number": "reserve number", "temporary_id": "temporary municipal ID",
+                 "typo_checksum": "broken check digit", "old_personnummer": "old personnummer (changed)",
+                 "samordningsnummer": "samordningsnummer"}
+ALL_REGISTERS = "all registers"
+_COUNTS = ("records", "deterministic", "probabilistic", "linked", "true_links", "false_links", "missed")
 
 
 @dataclass(frozen=True)
@@ -37,11 +51,36 @@ class QualityReport:
     table: pd.DataFrame
 
 
+def linkage_quality(data: Path | str, *, key: MasterKey | bytes, project: str, secure: Path | str,
+                    truth: Path | str | None = None, k: int = 5, workers: int = 1, out: Path | str | None = None,
+                    progress: Progress | None = None) -> QualityReport:
+    """Link the registers of the data folder `data` (`link_world`, rejects to `secure`) and report on the
+    linkage (`quality_report`, against the `truth` folder when given); with `out`, the Markdown is written there
+    atomically (never over an existing file)."""
+    target = None if out is None else Path(out)
+    if target is not None and target.exists():
+        raise OutputError(f"{target.name}: exists already; choose a new output path")
+    if truth is not None:
+        _read_truth(Path(truth))  # a bad truth folder fails before the linkage, not after it
+    if k < 1:
+        raise InputError("k (the smallest count shown) must be at least 1")
+    linked = link_world(data, key=key, project=project, secure_dir=secure, workers=workers, progress=progress)
+    report = quality_report(linked, truth, k)
+    if target is not None:
+        with atomic_file(target) as tmp:
+            tmp.write_text(report.markdown, encoding="utf-8")
+    return report
+
+
 def quality_report(linked: LinkedWorld, truth_dir: Path | str | None = None, k: int = 5) -> QualityReport:
     """Linkage counts per register and link method; with `truth_dir` also precision, recall and under-linkage."""
     if k < 1:
         raise InputError("k (the smallest count shown) must be at least 1")
     rows = [_method_counts(name, frame) for name, frame in linked.registers.items() if LINK_METHOD in frame]
+    if rows:
+        every = pd.concat(rows, ignore_index=True)
+        rows.append(every.groupby(["by", "group", "measure"], sort=False, as_index=False)["value"].sum()
+                    .assign(register=ALL_REGISTERS)[list(every.columns)])
     table = pd.concat(rows, ignore_index=True) if rows else _empty()
     if truth_dir is not None:
         table = pd.concat([table, _against_truth(linked, _read_truth(Path(truth_dir)))], ignore_index=True)
@@ -58,7 +97,8 @@ def _method_counts(name: str, frame: pd.DataFrame) -> pd.DataFrame:
                                                counts.index.get_level_values(1) else 0 for m in LINK_METHODS})]
     for kind, by_method in counts.groupby(level=0, observed=True):
         values = by_method.droplevel(0).reindex(LINK_METHODS, fill_value=0)
-        parts.append(_long(name, "id_kind", str(kind), {m: int(values[m]) for m in LINK_METHODS}))
+        parts.append(_long(name, "id_kind", ID_KINDS.get(str(kind), str(kind)),
+                           {m: int(values[m]) for m in LINK_METHODS}))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -97,19 +137,21 @@ def _against_truth(linked: LinkedWorld, truth: _Truth) -> pd.DataFrame:
     population = truth.records[truth.records["dataset"] == "population"]
     person_of_row = pd.Series(population["person_id"].to_numpy(), index=population["row"].to_numpy())
     # Persons as positions in the spine, on both sides: integers compare far faster than pseudonyms.
-    spine = pd.Index(linked.persons[PSEUDONYM])
+    spine = pd.Index(linked.persons[PSEUDONYM].to_numpy(dtype=object))
     position_of = pd.Series(np.arange(len(spine)),
                             index=person_of_row.reindex(linked.persons[ROW].to_numpy()).to_numpy())
     people = truth.persons.set_index("person_id")
     size = _kommun_sizes(people["kommun"])
-    parts = []
+    parts, every = [], []
     for name, frame in linked.registers.items():
         if LINK_METHOD not in frame:
             continue
         records = _scored(name, frame, truth, spine, position_of, linked.duplicate_rows.get(name))
+        every.append(records[["id_kind", "true_id_kind", *_FLAGS]])
         person = people.reindex(records["person_id"])
         subgroups = {
             "id_kind": records["id_kind"],
+            "true_id_kind": records["true_id_kind"],
             "link_method": records["method"],
             "sex": person["kon"].map({1: "man", 2: "kvinna"}).fillna("unknown").to_numpy(),
             "age_group": records["age_group"],
@@ -120,7 +162,15 @@ def _against_truth(linked: LinkedWorld, truth: _Truth) -> pd.DataFrame:
         parts.append(_scores(name, "all", pd.Series("all", index=records.index), records))
         parts += [_scores(name, by, pd.Series(values, index=records.index), records)
                   for by, values in subgroups.items()]
+    if every:
+        records = pd.concat(every, ignore_index=True)
+        parts.append(_scores(ALL_REGISTERS, "all", pd.Series("all", index=records.index), records))
+        parts += [_scores(ALL_REGISTERS, by, records[by], records) for by in ("id_kind", "true_id_kind")]
     return pd.concat(parts, ignore_index=True) if parts else _empty()
+
+
+#: What `_scores` reads of each scored record.
+_FLAGS = ("in_spine", "linked", "correct", "method")
 
 
 def _scored(name: str, frame: pd.DataFrame, truth: _Truth, spine: pd.Index, position_of: pd.Series,
@@ -135,13 +185,18 @@ def _scored(name: str, frame: pd.DataFrame, truth: _Truth, spine: pd.Index, posi
     ours = np.full(len(true), -1, dtype=np.int64)
     method = np.full(len(true), "rejected", dtype=object)
     kind = np.full(len(true), "rejected", dtype=object)
-    ours[found] = spine.get_indexer(frame[PSEUDONYM])[at[found]]
+    ours[found] = _spine_positions(spine, frame[PSEUDONYM])[at[found]]
     method[found] = np.asarray(frame[LINK_METHOD].astype(str))[at[found]]
     kind[found] = np.asarray(frame[ID_KIND].astype(str))[at[found]]
+    kind = np.array([ID_KINDS.get(k, k) for k in kind.tolist()], dtype=object)
     linked = np.isin(method, LINKED)
     person = true["person_id"].fillna(-1).to_numpy(dtype=np.int64)
     truly = position_of.reindex(person).fillna(-1).to_numpy(dtype=np.int64)
-    sam_rows = truth.errors[(truth.errors["dataset"] == name) & (truth.errors["kind"] == "samordningsnummer")]["row"]
+    errors = truth.errors[truth.errors["dataset"] == name]
+    sam_rows = errors[errors["kind"] == "samordningsnummer"]["row"]
+    true_kind = np.full(len(true), "personnummer", dtype=object)
+    for error, label in reversed(TRUE_ID_KINDS.items()):  # the first that applies wins: set it last
+        true_kind[true["row"].isin(errors.loc[errors["kind"] == error, "row"]).to_numpy()] = label
     birth = truth.persons.set_index("person_id")["fodelsedatum"].reindex(person).to_numpy("datetime64[D]")
     return pd.DataFrame({
         "person_id": person,
@@ -150,13 +205,25 @@ def _scored(name: str, frame: pd.DataFrame, truth: _Truth, spine: pd.Index, posi
         "correct": linked & (ours == truly) & (truly >= 0),
         "method": method,
         "id_kind": kind,
+        "true_id_kind": true_kind,
         "samordningsnummer": true["row"].isin(sam_rows).to_numpy(),
         "age_group": _age_groups(birth, _event_dates(name, frame, at)),
     })
 
 
+def _spine_positions(spine: pd.Index, pseudonyms: pd.Series) -> np.ndarray:
+    """Each row's person as a position in the spine (-1 for none); categorical pseudonyms looked up once each."""
+    if isinstance(pseudonyms.dtype, pd.CategoricalDtype):
+        codes = pseudonyms.cat.codes.to_numpy()
+        return np.r_[spine.get_indexer(pseudonyms.cat.categories), -1][codes]
+    return spine.get_indexer(pseudonyms)
+
+
 def _scores(name: str, by: str, groups: pd.Series, records: pd.DataFrame) -> pd.DataFrame:
-    flags = pd.DataFrame({"group": groups.to_numpy(), "records": 1, "linked": records["linked"],
+    flags = pd.DataFrame({"group": groups.to_numpy(), "records": 1,
+                          "deterministic": records["method"].to_numpy() == "deterministic",
+                          "probabilistic": records["method"].to_numpy() == "probabilistic",
+                          "linked": records["linked"],
                           "true_links": records["correct"], "false_links": records["linked"] & ~records["correct"],
                           "missed": records["in_spine"] & ~records["correct"], "in_spine": records["in_spine"]})
     counts = flags.groupby("group", sort=True).sum()
@@ -226,9 +293,16 @@ def _markdown(linked: LinkedWorld, table: pd.DataFrame, k: int, truth: bool) -> 
     lines += _grid(by_kind.pivot_table(index=["register", "group"], columns="measure", values="value",
                                        aggfunc="first", dropna=False).reindex(columns=list(LINK_METHODS)), k)
     if truth:
+        kinds = table[(table["register"] == ALL_REGISTERS) & (table["by"] == "true_id_kind")]
+        lines += ["", "## By identifier kind, all registers (as the world made them)", "",
+                  ("Records, how they were linked, and precision and recall against truth, per kind of identifier "
+                   "the record carried."), ""]
+        lines += _grid(kinds.pivot_table(index="group", columns="measure", values="value", aggfunc="first",
+                                         dropna=False).reindex(columns=list(_BY_KIND)).rename_axis("identifier"), k)
         scored = table[table["measure"].isin(["linked", "true_links", "false_links", "missed", "precision",
-                                              "recall"])]
+                                              "recall"]) & (table["register"] != ALL_REGISTERS)]
         for by, title in (("all", "Precision and recall against truth"), ("id_kind", "By identifier kind"),
+                          ("true_id_kind", "By identifier kind as the world made it"),
                           ("link_method", "By link method")):
             part = scored[scored["by"] == by]
             lines += ["", f"## {title}", ""]
@@ -236,12 +310,16 @@ def _markdown(linked: LinkedWorld, table: pd.DataFrame, k: int, truth: bool) -> 
                                             aggfunc="first", dropna=False)
                            .reindex(columns=["linked", "true_links", "false_links", "missed", "precision", "recall"]),
                            k)
-        under = scored[~scored["by"].isin(["all", "id_kind", "link_method"]) & scored["measure"].isin(
+        under = scored[~scored["by"].isin(["all", "id_kind", "true_id_kind", "link_method"]) & scored["measure"].isin(
             ["missed", "recall"])]
         lines += ["", "## Under-linkage by subgroup (missed records and recall)", ""]
         lines += _grid(under.pivot_table(index=["register", "by", "group"], columns="measure", values="value",
                                          aggfunc="first", dropna=False).reindex(columns=["missed", "recall"]), k)
     return "\n".join(lines) + "\n"
+
+
+#: The columns of the all-registers table by identifier kind.
+_BY_KIND = ("records", "deterministic", "probabilistic", "linked", "false_links", "missed", "precision", "recall")
 
 
 def _grid(frame: pd.DataFrame, k: int) -> list[str]:

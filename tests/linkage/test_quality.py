@@ -60,7 +60,7 @@ def test_the_report_agrees_with_truth(report, linked_world, truth):
     methods = table[(table["register"] == "drugs") & (table["by"] == "link_method")]
     assert {"deterministic", "probabilistic"} <= set(methods["group"])
     kinds = table[(table["register"] == "patient") & (table["by"] == "id_kind") & (table["measure"] == "precision")]
-    assert {"personnummer", "reserve", "invalid"} <= set(kinds["group"])
+    assert {"personnummer", "reserve number", "broken check digit"} <= set(kinds["group"])
     assert SUBGROUPS <= set(table["by"])
 
 
@@ -96,3 +96,38 @@ def test_a_truth_folder_must_be_complete(linked_world, tmp_path):
         quality_report(linked_world, tmp_path)
     with pytest.raises(InputError, match="k"):
         quality_report(linked_world, k=0)
+
+
+def test_every_identifier_kind_is_scored_across_registers(report):
+    table = report.table
+    kinds = table[(table["register"] == "all registers") & (table["by"] == "true_id_kind")]
+    scores = kinds.pivot_table(index="group", columns="measure", values="value", aggfunc="first")
+    assert {"personnummer", "samordningsnummer", "old personnummer (changed)", "temporary municipal ID",
+            "reserve number", "broken check digit"} <= set(scores.index)
+    assert (scores.loc["personnummer", "deterministic"] > 0.9 * scores.loc["personnummer", "records"])
+    assert scores.loc["broken check digit", "probabilistic"] > 0 and scores.loc["broken check digit", "precision"] >= 0.99
+    linked = scores["linked"].fillna(0)
+    assert (linked <= scores["records"]).all()
+    ours = table[(table["register"] == "all registers") & (table["by"] == "id_kind")]
+    assert {"personnummer", "reserve number", "broken check digit"} <= set(ours["group"])
+    assert "## By identifier kind, all registers (as the world made them)" in report.markdown
+
+
+def test_reglink_quality_reports_from_a_data_folder(small_world, tmp_path):
+    from reglink_testing import assert_one_line_error, run_cli
+
+    from pseudonym import create_key_file
+
+    create_key_file(tmp_path / "project.key", "test passphrase", scrypt_n=2**15)
+    env = {"REGLINK_PASSPHRASE": "test passphrase"}
+    out = tmp_path / "quality.md"
+    args = ["quality", small_world, "--key", tmp_path / "project.key", "--project", "p1", "--secure",
+            tmp_path / "secure", "--truth", small_world / "truth"]
+    done = run_cli(*args, "--out", out, env=env)
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "## By identifier kind, all registers" in text and "| temporary municipal ID |" in text
+    assert (tmp_path / "secure" / "patient.rejects.csv").is_file()
+    assert_one_line_error(run_cli(*args, "--out", out, env=env))  # never over an existing report
+    missing = assert_one_line_error(run_cli(*args[:-1], tmp_path / "no-truth", env=env))
+    assert "no-truth" in missing
