@@ -144,7 +144,8 @@ def cohort(linked: LinkedWorld, request: Request) -> pd.DataFrame:
     leaving = grades.groupby(ID, observed=True)["avgangsar"].max() if len(grades) else None
     flags = outcomes.populations(linked.for_outcomes("placement_placement"), chosen, end_date=request.reference_date,
                                  year9_year=leaving)
-    chosen = chosen.merge(flags, on=ID, how="left", validate="one_to_one")
+    flags = aligned(pd.Index(np.asarray(chosen[ID], dtype=object)), flags, list(flags.columns.drop(ID)))
+    chosen = chosen.assign(**flags)
     chosen["kon"] = chosen["kon"].astype("string")
     chosen["fodelsear"] = pd.array(year_of(chosen["fodelsedatum"].to_numpy(DAY)), dtype="Int32")
     keep = {"placed_ever": "placerad_nagon_gang", "placed_year9": "placerad_hela_ak9"}.get(request.population)
@@ -159,23 +160,38 @@ def cohort(linked: LinkedWorld, request: Request) -> pd.DataFrame:
 def persons_table(linked: LinkedWorld, request: Request, persons: pd.DataFrame) -> pd.DataFrame:
     """The `persons` table: `pseudonym_id` and the requested person-level variables, one row per cohort person."""
     sources = Sources(linked, persons, request)
-    table = persons[[ID]].copy()
+    ids = pd.Index(np.asarray(persons[ID], dtype=object))
+    columns: dict[str, pd.Series] = {PSEUDONYM: pd.Series(ids.to_numpy(), dtype="string")}
     done: set[str] = set()
     for name in request.person_variables:
-        if name in table or name == PSEUDONYM:
-            continue
         if name in COHORT_COLUMNS:
-            table[name] = persons[name].to_numpy()
+            columns[name] = persons[name].reset_index(drop=True)
             continue
         deriver = _deriver_of(name)
         if deriver.columns[0] in done:
             continue
         done.add(deriver.columns[0])
-        derived = deriver.compute(sources)
         wanted = [c for c in deriver.columns if c in request.person_variables]
-        table = table.merge(derived[[ID, *wanted]], on=ID, how="left", validate="one_to_one")
-    table = table.rename(columns={ID: PSEUDONYM})
-    return table[[PSEUDONYM, *[n for n in request.person_variables if n != PSEUDONYM]]]
+        columns.update(aligned(ids, deriver.compute(sources), wanted))
+    return pd.DataFrame({name: columns[name] for name in (PSEUDONYM, *request.person_variables)})
+
+
+def aligned(ids: pd.Index, derived: pd.DataFrame, names: list[str]) -> dict[str, pd.Series]:
+    """`names` of a per-person frame (keyed by `id`) in the order of `ids`: missing where a person has no row
+    (never placed, no grades), as nullable types; rows of ids not in `ids` are left out.
+
+    Positions, not a merge: the ids are 32-character strings and a merge of a million of them costs seconds."""
+    position = ids.get_indexer(np.asarray(derived[ID], dtype=object))
+    mine = position >= 0
+    out = {}
+    for name in names:
+        values = derived[name]
+        if values.dtype == bool:
+            values = values.astype("boolean")
+        elif pd.api.types.is_integer_dtype(values.dtype) and not isinstance(values.dtype, pd.Int64Dtype):
+            values = values.astype("Int64")
+        out[name] = values[mine].set_axis(position[mine]).reindex(range(len(ids))).set_axis(range(len(ids)))
+    return out
 
 
 def event_table(linked: LinkedWorld, register: str, columns: tuple[str, ...], persons: pd.DataFrame) -> pd.DataFrame:
@@ -183,7 +199,8 @@ def event_table(linked: LinkedWorld, register: str, columns: tuple[str, ...], pe
     frame = linked.for_outcomes(register)
     frame = frame[frame[ID].isin(persons[ID])]
     frame = frame.sort_values([ID, "row"], kind="stable")
-    return frame[[ID, *columns]].rename(columns={ID: PSEUDONYM}).reset_index(drop=True)
+    table = frame[[ID, *columns]].rename(columns={ID: PSEUDONYM}).reset_index(drop=True)
+    return table.assign(**{PSEUDONYM: table[PSEUDONYM].astype("string")})  # plain text, as its codebook says
 
 
 def residence_at_15(persons: pd.DataFrame, residence: pd.DataFrame) -> pd.DataFrame:
@@ -202,9 +219,8 @@ def residence_at_15(persons: pd.DataFrame, residence: pd.DataFrame) -> pd.DataFr
     covers = known & ~np.isnat(when) & (start <= when) & (np.isnat(end) | (when <= end))
     kommun = np.full(len(people), None, dtype=object)
     kommun[position[covers]] = rows["kommun"].to_numpy(dtype=object)[covers]
-    counties = codelist("kommun").group_map()
-    lan = np.array([counties.get(k) if k is not None else None for k in kommun], dtype=object)
-    return people.result(kommun=pd.array(kommun, dtype="string"), lan=pd.array(lan, dtype="string"))
+    kommun = pd.Series(kommun, dtype="string")
+    return people.result(kommun=kommun.array, lan=kommun.map(codelist("kommun").group_map()).astype("string").array)
 
 
 def background(persons: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
@@ -214,8 +230,7 @@ def background(persons: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
     latest = children.sort_values("redovisningsar", kind="stable").groupby(ID, observed=True)
     country = people.frame["fodelseland"].astype("string")
     country = country.fillna(pd.Series(latest["fodelseland"].last().reindex(people.ids).to_numpy(), dtype="string"))
-    groups = codelist("land").group_map()
-    group = pd.array([groups.get(c) if isinstance(c, str) else None for c in country], dtype="string")
+    group = country.map(codelist("land").group_map()).astype("string").array
     reported = children.assign(flag=children["ensamkommande"].astype("string").isin(["1", "True", "true"]))
     unaccompanied = reported.groupby(ID, observed=True)["flag"].any().reindex(people.ids, fill_value=False).to_numpy(dtype=bool)
     return people.result(fodelseland_grupp=group, ensamkommande=pd.array(unaccompanied, dtype="boolean"))

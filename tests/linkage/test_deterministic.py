@@ -75,8 +75,13 @@ def test_linked_frames_are_what_the_outcome_functions_take(linked_world):
     patient = linked_world.for_outcomes("patient")
     assert set(patient["link_method"].astype(str)) <= {"deterministic", "probabilistic"}
     assert patient["id"].notna().all()
+    ids = patient["id"].cat  # categorical: each pseudonym held once, only those of these rows
+    assert len(ids.categories) == patient["id"].nunique() and list(ids.categories) == sorted(ids.categories)
     care = outcomes.psychiatric_care(patient, persons)
     assert len(care) == len(persons) and care["psykiatrisk_vard"].sum() > 0
+    slim = linked_world.for_outcomes("patient", columns=["indatum", "hdia", "pvard"])
+    assert list(slim.columns) == ["id", "indatum", "hdia", "pvard"] and len(slim) == len(patient)
+    pd.testing.assert_frame_equal(outcomes.psychiatric_care(slim, persons), care)
     drugs = outcomes.psychotropics(linked_world.for_outcomes("drugs"), persons)
     assert len(drugs) == len(persons)
     history = outcomes.placement_history(linked_world.for_outcomes("placement_measure"),
