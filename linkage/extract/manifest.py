@@ -40,9 +40,10 @@ class VerifyResult:
     rows: int
 
 
-def build_manifest(folder: Path | str, *, project: str, request_sha256: str, key_fingerprint: str,
+def build_manifest(folder: Path | str, *, project: str, request: dict, request_sha256: str, key_fingerprint: str,
                    counts: dict, exclusions: dict) -> dict:
-    """The manifest of every file under `folder` but manifest.json itself, sorted by POSIX path."""
+    """The manifest of every file under `folder` but manifest.json itself, sorted by POSIX path; with the request
+    as delivered (its canonical form: what was asked, the reference date and the disclosure settings)."""
     folder = Path(folder)
     files = []
     for rel in _listing(folder):
@@ -56,6 +57,7 @@ def build_manifest(folder: Path | str, *, project: str, request_sha256: str, key
         "reglink_manifest": FORMAT_VERSION,
         "software": {"name": "reglink", "version": _software_version()},
         "project": project,
+        "request": request,
         "request_sha256": request_sha256,
         "key_fingerprint": key_fingerprint,
         "files": files,

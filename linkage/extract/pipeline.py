@@ -128,7 +128,8 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
                 assert_no_identifiers(folder, input_identifiers(data_dir, ["population", *needed_registers(request)]))
                 seconds["leak guard"] = _lap(clock)
                 say(5)
-                manifest = build_manifest(folder, project=request.project, request_sha256=request.sha256,
+                manifest = build_manifest(folder, project=request.project, request=request.to_dict(),
+                                          request_sha256=request.sha256,
                                           key_fingerprint=master.fingerprint, counts=counts,
                                           exclusions={"applied": bool(withhold),
                                                       "records_removed": withheld["records"]})

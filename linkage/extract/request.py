@@ -532,6 +532,7 @@ variables:                             # codebook → variables, in delivery ord
   placement_history: [alder_forsta_placering, antal_placeringar, antal_omplaceringar, dagar_i_vard,
                       nagon_gang_lvu, nagon_gang_hvb_sis, ny_placering_inom_12_man]
   education_outcomes: [behorig_yrkesprogram, behorig_ekonomi_humanistiska_samhall, behorig_naturvetenskap_teknik,
+                       behorig_estetiska,
                        meritvarde, fullfoljt_grundskolan_17, saknas_i_betygsregistret, gymnasieexamen_20,
                        avgangsar_ak9]
   health_outcomes: [psykiatrisk_vard, sjalvskada, substansrelaterad_vard, psykofarmaka_n05a, psykofarmaka_n05b,

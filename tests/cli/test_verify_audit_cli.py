@@ -17,7 +17,7 @@ def make_extract(folder):
     write_parquet(persons, folder / "data" / "persons.parquet")
     pacsv.write_csv(persons, folder / "data" / "persons.csv")
     (folder / "codebook.md").write_text("# Codebook\n")
-    write_manifest(folder, build_manifest(folder, project="demo-2026", request_sha256="0" * 64,
+    write_manifest(folder, build_manifest(folder, project="demo-2026", request={"project": "demo-2026"}, request_sha256="0" * 64,
                                           key_fingerprint="0123456789abcdef", counts={"persons": 2},
                                           exclusions={"applied": False, "records_removed": 0}))
     return folder
