@@ -5,9 +5,11 @@ from linkage.cli import (  # noqa: F401  (registers the commands)
     codebook,
     demo,
     extract,
+    indicators,
     keys,
     link,
     pseudonymise,
+    quality,
     synth,
     verify,
 )
