@@ -23,7 +23,7 @@ def atomic_file(target: Path) -> Iterator[Path]:
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -44,16 +44,16 @@ def atomic_folder(target: Path) -> Iterator[Path]:
             for name in files:
                 with open(Path(folder) / name, "rb") as handle:
                     os.fsync(handle.fileno())
-            _fsync_dir(Path(folder))
+            fsync_dir(Path(folder))
         if target.exists():
             raise FileExistsError(target)
         os.rename(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

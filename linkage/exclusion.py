@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from linkage.changes import Changes
 from linkage.errors import InputError
+from linkage.io import read_bytes
 from pseudonym.keys import MasterKey
 from pseudonym.personnummer import KINDS, REASONS
 from pseudonym.pseudonyms import HEX_DIGITS, hex_digests, project_key
@@ -101,16 +102,9 @@ def withhold(frame: pd.DataFrame, pseudonyms: frozenset[str], *,
 
 def _lines(path: Path) -> list[str]:
     """The stripped lines of a small text file: UTF-8 (with or without BOM), else latin-1."""
-    try:
-        if path.stat().st_size > _MAX_BYTES:
-            raise InputError(f"{path.name}: is larger than {_MAX_BYTES >> 20} MB; not an exclusion list")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path.name}: no such exclusion list") from None
-    except IsADirectoryError:
-        raise InputError(f"{path.name}: is a folder, not an exclusion list") from None
-    except OSError as exc:
-        raise InputError(f"{path.name}: cannot be read ({exc.strerror})") from None
+    if path.is_file() and path.stat().st_size > _MAX_BYTES:
+        raise InputError(f"{path.name}: is larger than {_MAX_BYTES >> 20} MB; not an exclusion list")
+    raw = read_bytes(path, what="exclusion list")
     if b"\x00" in raw:
         raise InputError(f"{path.name}: is binary, not a text file")
     try:

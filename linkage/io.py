@@ -211,13 +211,23 @@ def require_columns(table: pa.Table | pd.DataFrame, names: list[str], *, source:
 
 def read_text(path: Path | str, *, what: str, error: type[ReglinkError] = InputError) -> str:
     """A small UTF-8 text file (a configuration, a model, a request), with one-line errors naming it."""
+    try:
+        return read_bytes(path, what=what, error=error).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{Path(path).name}: cannot be read as UTF-8 text ({type(exc).__name__})") from None
+
+
+def read_bytes(path: Path | str, *, what: str, error: type[ReglinkError] = InputError) -> bytes:
+    """A small file whole (a log, a list, a key), with one-line errors naming it and never its content."""
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
         raise error(f"{path.name}: no such {what}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path.name}: cannot be read as UTF-8 text ({type(exc).__name__})") from None
+    except IsADirectoryError:
+        raise error(f"{path.name}: is a folder, not a {what}") from None
+    except OSError as exc:
+        raise error(f"{path.name}: cannot be read ({exc.strerror or type(exc).__name__})") from None
 
 
 def sniff_csv(path: Path) -> CsvDialect:

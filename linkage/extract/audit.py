@@ -28,6 +28,7 @@ from pathlib import Path
 
 from linkage.errors import ReglinkError
 from linkage.extract.leakguard import find_identifiers
+from linkage.io import read_bytes
 
 AUDIT_LOG = "audit.jsonl"
 GENESIS = "0" * 64
@@ -71,12 +72,7 @@ def verify_audit(log: Path | str) -> int:
     inserted or reordered), or cut short.
     """
     log = Path(log)
-    try:
-        data = log.read_bytes()
-    except FileNotFoundError:
-        raise AuditError(f"{log}: no such audit log") from None
-    except OSError as exc:
-        raise AuditError(f"{log}: cannot be read ({exc.strerror})") from None
+    data = read_bytes(log, what="audit log", error=AuditError)
     lines = data.split(b"\n")
     complete = lines.pop() == b""  # text after the last line end is a line cut short
     if not complete:

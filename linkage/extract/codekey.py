@@ -29,9 +29,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from linkage.atomic import _fsync_dir
+from linkage.atomic import fsync_dir
 from linkage.errors import ReglinkError
-from linkage.io import write_parquet
+from linkage.io import read_bytes, write_parquet
 from pseudonym.keys import MasterKey
 from pseudonym.pseudonyms import check_project
 
@@ -69,12 +69,7 @@ def read_code_key(path: Path | str, *, master_key: MasterKey | bytes, project: s
     """Decrypt a code key; a wrong key or project, an edit or a cut raise CodeKeyError."""
     path = Path(path)
     key = _as_master_key(master_key)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CodeKeyError(f"{path.name}: no such code key") from None
-    except OSError as exc:
-        raise CodeKeyError(f"{path.name}: cannot be read ({exc.strerror})") from None
+    data = read_bytes(path, what="code key", error=CodeKeyError)
     fixed = len(MAGIC) + 1 + _FINGERPRINT_BYTES + 1
     if len(data) < fixed or data[:len(MAGIC)] != MAGIC:
         raise CodeKeyError(f"{path.name}: is not a reglink code key")
@@ -130,7 +125,7 @@ def _publish_new(path: Path, content: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.link(tmp_name, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except FileExistsError:
         raise CodeKeyError(f"{path.name}: exists already; refusing to overwrite a code key") from None
     except OSError as exc:
