@@ -232,6 +232,8 @@ def _column_blobs(table: pa.Table) -> Iterator[tuple[str, bytes, None]]:
     """Each column's values as text, one per line; integral floats also as integers (how Stata keeps numbers)."""
     for name, column in zip(table.column_names, table.columns, strict=True):
         for chunk in column.chunks:
+            if not _can_hold_identifiers(chunk):
+                continue
             views = [_as_text(chunk)]
             if pa.types.is_floating(chunk.type):
                 integral = chunk.filter(pc.equal(pc.floor(chunk), chunk))
@@ -239,6 +241,18 @@ def _column_blobs(table: pa.Table) -> Iterator[tuple[str, bytes, None]]:
                 views.append(pc.cast(pc.cast(integral, pa.int64(), safe=False), pa.large_string()))
             for view in views:
                 yield f"column {name!r}", _joined(view), None
+
+
+def _can_hold_identifiers(chunk: pa.Array) -> bool:
+    """False for values whose text can never be six digits or more: booleans, dates and times, and numbers all below
+    100,000 in size (identifiers shorter than six characters are not looked for)."""
+    kind = chunk.type
+    if pa.types.is_boolean(kind) or pa.types.is_temporal(kind) or pa.types.is_null(kind):
+        return False
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        largest = pc.max(pc.abs(chunk)).as_py()
+        return largest is not None and largest >= 100_000
+    return True
 
 
 def _as_text(chunk: pa.Array) -> pa.Array:
