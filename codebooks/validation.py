@@ -7,6 +7,7 @@ check it and again to type it. Columns of few distinct values are parsed and che
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -16,7 +17,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from codebooks.model import Codebook, Variable
-from codebooks.parsing import Frame, column_arrays, describe_range, describe_type, parse_distinct
+from codebooks.parsing import (
+    Frame,
+    column_arrays,
+    describe_range,
+    describe_type,
+    parse_distinct,
+)
 
 #: The kinds of problem, in the order a report lists them for one variable.
 PROBLEMS = ("missing_column", "wrong_type", "missing_value", "unknown_category", "out_of_range", "pattern_mismatch",
@@ -99,8 +106,8 @@ def validate(frame: Frame, codebook: Codebook, *, examples: int | None = EXAMPLE
         issues.extend(found)
         if wanted:
             typed[variable.name] = values
-    issues.extend(Problem(name, "unknown_column", 0, (), "not in the codebook")
-                  for name in arrays if name not in codebook.names)
+    issues.extend(Problem(_shown(name, position), "unknown_column", 0, (), "not in the codebook")
+                  for position, name in enumerate(arrays) if name not in codebook.names)
     return ValidationReport(codebook=codebook.name, rows=rows, issues=tuple(issues),
                             typed=pa.table(typed) if cast is not False else None)
 
@@ -147,3 +154,13 @@ def _check(column: pa.Array, variable: Variable, examples: int | None, *,
 def _mask(condition: pa.Array) -> np.ndarray:
     """A boolean Arrow array as numpy, nulls (missing or unreadable values) counting as False."""
     return pc.fill_null(condition, False).to_numpy(zero_copy_only=False)
+
+
+#: Six digits in a row: part of an identifier, never repeated in a report.
+_DIGIT_RUN = re.compile(r"[0-9]{6}")
+
+
+def _shown(name: str, position: int) -> str:
+    """A column's name for a report, or its position where the name looks like data (a missing header row)."""
+    return f"column {position + 1} (its name looks like data: is the header row missing?)" if \
+        _DIGIT_RUN.search(str(name)) else name

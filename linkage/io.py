@@ -9,6 +9,7 @@ column, never a value.
 from __future__ import annotations
 
 import codecs
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -171,9 +172,7 @@ class TableBatches:
             raise InputError(f"{self.path.name}: the file is empty")
         dialect = sniff_csv(self.path)
         header = _header(self.path, dialect)
-        repeated = sorted(n for n, c in Counter(header).items() if c > 1)
-        if repeated:
-            raise InputError(f"{self.path.name}: duplicate column name(s) {', '.join(map(repr, repeated))}")
+        _refuse_duplicate_names(header, self.path)
         if self.columns is not None:
             require_columns(pa.table({n: [] for n in header}), self.columns, source=self.path.name)
 
@@ -203,10 +202,25 @@ def require_columns(table: pa.Table | pd.DataFrame, names: list[str], *, source:
     present = list(table.column_names if isinstance(table, pa.Table) else table.columns)
     missing = [name for name in names if name not in present]
     if missing:
-        raise InputError(
-            f"{source}: no column {', '.join(repr(m) for m in missing)} "
-            f"(columns present: {', '.join(map(str, present))})"
-        )
+        raise InputError(f"{source}: no column {', '.join(repr(m) for m in missing)} ({_names(present, 'columns present')})")
+
+
+def _refuse_duplicate_names(header: list[str], path: Path) -> None:
+    repeated = sorted(n for n, c in Counter(header).items() if c > 1)
+    if repeated:
+        raise InputError(f"{path.name}: duplicate column names ({_names(repeated, 'repeated')})")
+
+
+#: Six digits in a row: part of an identifier, never repeated in a message.
+_DIGIT_RUN = re.compile(r"[0-9]{6}")
+
+
+def _names(names: list, what: str) -> str:
+    """Column names for a message — unless one looks like data (a header row missing, so the first data row became
+    the names), which is then said instead of repeated."""
+    if any(_DIGIT_RUN.search(str(name)) for name in names):
+        return f"{len(names)} {what}, named by what looks like data: is the header row missing?"
+    return f"{what}: {', '.join(map(str, names))}"
 
 
 def read_text(path: Path | str, *, what: str, error: type[ReglinkError] = InputError) -> str:
@@ -303,9 +317,7 @@ def _read_parquet(path: Path, columns: list[str] | None) -> pa.Table:
 def _read_csv(path: Path, columns: list[str] | None) -> ReadResult:
     dialect = sniff_csv(path)
     header = _header(path, dialect)
-    duplicates = [name for name, n in Counter(header).items() if n > 1]
-    if duplicates:
-        raise InputError(f"{path.name}: duplicate column name(s) {', '.join(repr(d) for d in duplicates)}")
+    _refuse_duplicate_names(header, path)
     if columns is not None:
         require_columns(pa.table({n: [] for n in header}), columns, source=path.name)
     bad_lines: list[int] = []

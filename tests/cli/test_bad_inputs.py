@@ -218,7 +218,7 @@ def test_missing_required_column(tmp_path, key):
 def test_duplicate_column_names(tmp_path, key, right):
     source = corpus("duplicate_columns.csv", tmp_path)
     for line in broken(source, key, "validate link", right=right):
-        assert line.endswith("duplicate_columns.csv: duplicate column name(s) 'kommun'")
+        assert line.endswith("duplicate_columns.csv: duplicate column names (repeated: kommun)")
 
 
 def test_empty_file(tmp_path, key, right):
