@@ -8,7 +8,7 @@ extract links only the registers its request needs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -32,6 +32,14 @@ class EmptyCohortError(ReglinkError):
     """The request's cohort holds no one."""
 
 
+#: The columns the outcome functions read from the large registers: only these are copied out of them.
+EVENT_COLUMNS = {
+    "patient": ("indatum", "vardform", "hdia", "dia1", "dia2", "ekod1", "pvard"),
+    "drugs": ("edatum", "atc"),
+    "grades_year9": ("avgangsar", "amne", "betyg"),
+}
+
+
 @dataclass(frozen=True)
 class Sources:
     """What derivers read: the linked registers, the cohort persons (sorted by id) and the request."""
@@ -39,10 +47,15 @@ class Sources:
     linked: LinkedWorld
     persons: pd.DataFrame
     request: Request
+    copies: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def events(self, register: str) -> pd.DataFrame:
-        """The register's linked records keyed by `id`."""
-        return self.linked.for_outcomes(register)
+        """The register's linked records keyed by `id` (for the large ones only the columns outcomes read),
+        copied out once and shared by the derivers that read it."""
+        if register not in self.copies:
+            columns = EVENT_COLUMNS.get(register)
+            self.copies[register] = self.linked.for_outcomes(register, list(columns) if columns else None)
+        return self.copies[register]
 
     @property
     def end_date(self) -> date:
@@ -140,7 +153,7 @@ def cohort(linked: LinkedWorld, request: Request) -> pd.DataFrame:
     low, high = request.birth_years
     chosen = persons[(year >= low) & (year <= high)].assign(fodelsedatum=birth[(year >= low) & (year <= high)])
     chosen = chosen.take(sort_order(chosen[ID])).reset_index(drop=True)
-    grades = linked.for_outcomes("grades_year9")
+    grades = linked.for_outcomes("grades_year9", ["avgangsar"])
     leaving = grades.groupby(ID, observed=True)["avgangsar"].max() if len(grades) else None
     flags = outcomes.populations(linked.for_outcomes("placement_placement"), chosen, end_date=request.reference_date,
                                  year9_year=leaving)
