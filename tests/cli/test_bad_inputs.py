@@ -289,3 +289,15 @@ def test_dates_in_mixed_formats(tmp_path, key):
     proc = link(source, right, block="kommun", field="beslutsdatum", method="date")
     assert proc.returncode == 0, proc.stderr  # linkage compares what it can read and counts the rest
     assert re.search(r"values of beslutsdatum not readable as its type +│ +[1-4] ", proc.stderr)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("request_syntax_error.yaml", r"request_syntax_error\.yaml, line 13: not valid YAML \("),
+    ("request_unknown_key.yaml", r"request_unknown_key\.yaml, line 40: colour: unknown key \(allowed: "),
+])
+def test_a_broken_request_is_one_line_before_anything_is_read(tmp_path, name, expected):
+    request = corpus(name, tmp_path)
+    proc = run_cli("extract", request, "--data", tmp_path / "no-world", "--key", tmp_path / "no.key",
+                   "--out", tmp_path / "extract")
+    assert re.search(expected, assert_one_line_error(proc))
+    assert sorted(os.listdir(tmp_path)) == [name]
