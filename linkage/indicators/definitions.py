@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 
 import codebooks
-from codebooks import Text
+from codebooks import Reference, Text
 
 MEASURES = ("children", "starts")
 COUNT_DESCRIPTIONS = {
@@ -26,14 +26,6 @@ COUNT_DESCRIPTIONS = {
         sv="Poster som börjar under året, bland uttagets kohort; en post som rapporterats flera år räknas en gång.",
         en="Records starting in the year, among the extract's cohort; a record reported in several years counts once."),
 }
-
-
-@dataclass(frozen=True)
-class Source:
-    """A published source an indicator follows."""
-
-    title: str
-    url: str
 
 
 @dataclass(frozen=True)
@@ -58,7 +50,7 @@ class Share:
     age: int
     title: Text
     description: Text
-    sources: tuple[Source, ...]
+    sources: tuple[Reference, ...]
     lacking: bool = False
     exclude: str | None = None
     bortfall: str | None = None
@@ -86,7 +78,7 @@ class Count:
     table: str
     measure: str
     title: Text
-    sources: tuple[Source, ...]
+    sources: tuple[Reference, ...]
     breakdown: Breakdown | None = None
     total: bool = True
 
@@ -103,12 +95,12 @@ def definitions() -> Definitions:
     """The shipped indicator definitions (linkage/indicators/definitions.yaml)."""
     text = (resources.files("linkage.indicators") / "definitions.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
-    sources = {key: Source(**value) for key, value in data["sources"].items()}
+    sources = {key: Reference(**value) for key, value in data["sources"].items()}
 
     def text_of(value: dict) -> Text:
         return Text(sv=value["sv"], en=value["en"])
 
-    def sources_of(keys: list[str]) -> tuple[Source, ...]:
+    def sources_of(keys: list[str]) -> tuple[Reference, ...]:
         return tuple(sources[key] for key in keys)
 
     populations = tuple(Population(code=p["code"], column=p["column"], title=text_of(p["title"]),
