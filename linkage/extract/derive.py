@@ -240,13 +240,15 @@ def background(persons: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
     """`fodelseland_grupp` (population's country of birth, else the placement register's latest) and
     `ensamkommande` (reported unaccompanied in any year), as the cohort codebook defines them."""
     people = Persons.of(persons, columns=("fodelseland",))
-    latest = children.sort_values("redovisningsar", kind="stable").groupby(ID, observed=True)
-    country = people.frame["fodelseland"].astype("string")
-    country = country.fillna(pd.Series(latest["fodelseland"].last().reindex(people.ids).to_numpy(), dtype="string"))
+    reported = children[[ID, "redovisningsar", "fodelseland"]].dropna(subset=["fodelseland"])
+    latest = reported.sort_values("redovisningsar", kind="stable").drop_duplicates(ID, keep="last")
+    found = aligned(people.ids, latest, ["fodelseland"])["fodelseland"].astype("string")
+    country = people.frame["fodelseland"].astype("string").fillna(found)
     group = country.map(codelist("land").group_map()).astype("string").array
-    reported = children.assign(flag=children["ensamkommande"].astype("string").isin(["1", "True", "true"]))
-    unaccompanied = reported.groupby(ID, observed=True)["flag"].any().reindex(people.ids, fill_value=False).to_numpy(dtype=bool)
-    return people.result(fodelseland_grupp=group, ensamkommande=pd.array(unaccompanied, dtype="boolean"))
+    flags = children.assign(flag=children["ensamkommande"].astype("string").isin(["1", "True", "true"]))
+    unaccompanied = flags.groupby(ID, observed=True)["flag"].any().reindex(people.ids, fill_value=False)
+    return people.result(fodelseland_grupp=group,
+                         ensamkommande=pd.array(unaccompanied.to_numpy(dtype=bool), dtype="boolean"))
 
 
 __all__ = ["DERIVERS", "EmptyCohortError", "cohort", "event_table", "needed_registers", "persons_table"]
