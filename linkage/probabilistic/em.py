@@ -6,9 +6,11 @@ once (Fellegi & Sunter 1969): candidates already agree on the blocked fields, an
 would count that agreement a second time.
 
 1. u (the level shares among non-matches) from pairs of records taken at random, which are almost all
-   non-matches: the exact level from the value counts of both tables (the share of all pairs that agree),
-   the other levels from random pairs of values (`blocking.random_pairs`). Never from the candidates, whose
-   non-matches agree on the blocked fields by construction.
+   non-matches: the exact level from the value counts of both tables (the share of all pairs that agree, less
+   the matches' own exact agreement, m × λ), the other levels from random pairs of values
+   (`blocking.random_pairs`). Never from the candidates, whose non-matches agree on the blocked fields by
+   construction. In large files the matches are a negligible share of all pairs; in small ones they are not,
+   and counting their agreement as chance would leave agreement no evidence at all.
 2. m by expectation–maximisation with u held fixed, one session per blocking pass on the pairs that
    agree on it, that pass's own fields left out (as missing). Blocking breaks conditional independence:
    candidate non-matches agree on the blocked fields by construction, and an EM over all candidates at
@@ -19,6 +21,8 @@ would count that agreement a second time.
 3. The prior λ, the share of matches among all left × right pairs, by EM with m and u fixed: the expected
    matches among the candidates over the number of all pairs (pairs blocking did not produce count as
    non-matches: blocking recall is taken to be complete).
+Steps 1–3 repeat until λ settles, u taking the matches out by the last m and λ (first guess: the candidates that
+disagree on at most one field are the matches, and they agree exactly).
 
 EM runs on the table of distinct comparison patterns with their counts — a sufficient statistic for the
 conditional-independence model — so every candidate pair counts (no sampling) while memory grows only
@@ -41,6 +45,8 @@ from linkage.probabilistic.model import FieldModel, Model
 #: Added to each level's expected count so a level never seen in one class gets a small, finite weight.
 PSEUDOCOUNT = 0.5
 MAX_ITERATIONS = 1000
+#: Rounds of u, m and prior (each round's u excludes the matches the last one expected).
+MAX_ROUNDS = 50
 TOLERANCE = 1e-7
 #: A session needs this many comparisons besides its pass's own fields, or it says too little about m.
 MIN_SESSION_COMPARISONS = 2
@@ -93,12 +99,32 @@ class Training:
 
     def fit(self, exact_shares: Sequence[float], random_levels: Sequence[np.ndarray], pairs: int,
             fixed_m: Mapping[str, np.ndarray] | None = None) -> Model:
-        """u from the share of all pairs agreeing exactly and the levels of random pairs (per comparison);
-        m as given in `fixed_m` (by field), else from the pass sessions, else from all candidates; then the
-        prior among all `pairs` left × right pairs."""
-        fixed = dict(fixed_m or {})
+        """u from the share of all pairs agreeing exactly and the levels of random pairs (per comparison); m as
+        given in `fixed_m` (by field), else from the pass sessions, else from all candidates; then the prior among
+        all `pairs` left × right pairs — repeated until the prior settles, u excluding the expected matches."""
+        fixed = {name: np.asarray(values, dtype=float) for name, values in (fixed_m or {}).items()}
         sizes = [len(c.levels) for c in self.comparisons]
-        u = [_u(share, levels, size) for share, levels, size in zip(exact_shares, random_levels, sizes)]
+        mixture = _Mixture(self.pooled, sizes)
+        prior, m_exact = mixture.start_prior(pairs), [1.0] * len(sizes)
+        fits: list[_Fit] = []
+        for _ in range(MAX_ROUNDS):
+            u = [_u(share, levels, size, prior=prior, m_exact=me)
+                 for share, levels, size, me in zip(exact_shares, random_levels, sizes, m_exact)]
+            m, round_fits = self._m(u, sizes, fixed, pairs)
+            last = mixture.fit(np.concatenate(m), np.concatenate(u), mixture.start_prior(pairs), fixed=True,
+                               total=pairs)
+            fits += [*round_fits, last]
+            settled = abs(last.prior - prior) <= TOLERANCE * max(prior, 1e-12)
+            prior, m_exact = last.prior, [float(mf[0]) for mf in m]
+            if settled:
+                break
+        fields = tuple(FieldModel(c.field, c.method, c.thresholds, c.levels, tuple(map(float, mf)),
+                                  tuple(map(float, uf))) for c, mf, uf in zip(self.comparisons, m, u))
+        return Model(prior, fields, sum(f.iterations for f in fits), all(f.converged for f in fits) and settled)
+
+    def _m(self, u: list[np.ndarray], sizes: list[int], fixed: Mapping[str, np.ndarray],
+           pairs: int) -> tuple[list[np.ndarray], list[_Fit]]:
+        """m per comparison (given, from the pass sessions, or from one EM over all candidates) and the fits made."""
         estimated = [c.field not in fixed for c in self.comparisons]
         sessions = [(~blocked & estimated, _em(counts, sizes, u)) for blocked, counts
                     in zip(self.blocked, self.sessions) if counts.counts.sum() and any(estimated)]
@@ -106,7 +132,7 @@ class Training:
         pooled: _Fit | None = None
         for f, comparison in enumerate(self.comparisons):
             if comparison.field in fixed:
-                m.append(np.asarray(fixed[comparison.field], dtype=float))
+                m.append(fixed[comparison.field])
                 continue
             used = [(s.matches, s.m[f]) for free, s in sessions if free[f] and s.matches > 0]
             if used:
@@ -114,19 +140,15 @@ class Training:
             else:
                 pooled = pooled or _em(self.pooled, sizes, u, total=pairs)
                 m.append(pooled.m[f])
-        mixture = _Mixture(self.pooled, sizes)
-        prior = mixture.fit(np.concatenate(m), np.concatenate(u), mixture.start_prior(pairs), fixed=True,
-                            total=pairs)
-        fits = [s for _, s in sessions] + ([pooled] if pooled else []) + [prior]
-        fields = tuple(FieldModel(c.field, c.method, c.thresholds, c.levels, tuple(map(float, mf)),
-                                  tuple(map(float, uf))) for c, mf, uf in zip(self.comparisons, m, u))
-        return Model(prior.prior, fields, sum(f.iterations for f in fits), all(f.converged for f in fits))
+        return m, [s for _, s in sessions] + ([pooled] if pooled else [])
 
 
-def _u(exact_share: float, levels: np.ndarray, size: int) -> np.ndarray:
-    """u of one comparison: exact from value counts (rare agreements are estimated exactly), the other
-    levels sharing the rest as they do among the random pairs (smoothed)."""
-    exact = min(max(exact_share, 1e-9), 1 - 1e-9)
+def _u(exact_share: float, levels: np.ndarray, size: int, *, prior: float, m_exact: float) -> np.ndarray:
+    """u of one comparison: exact from value counts (rare agreements are estimated exactly) among the non-matches,
+    the matches' exact agreement (m × λ of all pairs) taken out; the other levels sharing the rest as they do among
+    the random pairs (smoothed)."""
+    share = (exact_share - m_exact * prior) / (1 - prior)
+    exact = min(max(share, 1e-9), 1 - 1e-9)
     others = np.bincount(levels[levels > 0].astype(np.int64), minlength=size)[1:] + PSEUDOCOUNT
     return np.r_[exact, (1 - exact) * others / others.sum()]
 

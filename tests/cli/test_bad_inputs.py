@@ -130,11 +130,6 @@ def test_latin1(tmp_path, key):
     assert len(rows) + len(rejects(source)) == data_rows(source, "latin-1") == 4
 
 
-
-@pytest.mark.xfail(strict=True, reason="linkage.probabilistic.em: the prior is a share of all left × right pairs and u "
-                                       "of exact agreement is taken over all pairs, matches included; in four-row "
-                                       "files where a quarter of all pairs are matches EM's fixed point is prior 0, "
-                                       "so nothing links (u must exclude the expected matches)")
 def test_latin1_names_link_one_to_one_to_the_same_names_in_utf8(tmp_path):
     source = corpus("latin1.csv", tmp_path)
     twin = tmp_path / "twin.csv"  # the same names written as UTF-8 must link one to one
