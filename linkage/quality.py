@@ -128,7 +128,7 @@ def _read_truth(folder: Path) -> _Truth:
         raise InputError(f"{folder.name}: no {missing[0]} (a truth folder of `reglink synth` has "
                          f"{', '.join(TRUTH_FILES)})")
     records, persons, errors = (pd.read_parquet(folder / name) for name in TRUTH_FILES)
-    records["dataset"] = records["dataset"].astype(str)
+    records["dataset"] = records["dataset"].astype("category")  # 56 M rows at national scale: codes, not strings
     return _Truth(records, persons, errors)
 
 
@@ -138,77 +138,132 @@ def _against_truth(linked: LinkedWorld, truth: _Truth) -> pd.DataFrame:
     person_of_row = pd.Series(population["person_id"].to_numpy(), index=population["row"].to_numpy())
     # Persons as positions in the spine, on both sides: integers compare far faster than pseudonyms.
     spine = pd.Index(linked.persons[PSEUDONYM].to_numpy(dtype=object))
-    position_of = pd.Series(np.arange(len(spine)),
-                            index=person_of_row.reindex(linked.persons[ROW].to_numpy()).to_numpy())
-    people = truth.persons.set_index("person_id")
-    size = _kommun_sizes(people["kommun"])
+    spine_person = person_of_row.reindex(linked.persons[ROW].to_numpy()).to_numpy()
+    in_truth = ~np.isnan(spine_person)
+    spine_position = _Lookup(spine_person[in_truth].astype(np.int64), np.flatnonzero(in_truth))
+    people = truth.persons
+    person_position = _Lookup(people["person_id"].to_numpy(dtype=np.int64), np.arange(len(people)))
+    sex = _labels(people["kon"].map({1: "man", 2: "kvinna"}).fillna("unknown"), _SEXES)
+    ensamkommande = _labels(np.where(people["ensamkommande"].fillna(False).to_numpy(dtype=bool), "yes", "no"), _YES)
+    size = _labels(_kommun_sizes(people["kommun"]).reindex(people["kommun"].to_numpy()).fillna("unknown"),
+                   _SIZES)
     parts, every = [], []
     for name, frame in linked.registers.items():
         if LINK_METHOD not in frame:
             continue
-        records = _scored(name, frame, truth, spine, position_of, linked.duplicate_rows.get(name))
+        records = _scored(name, frame, truth, spine, spine_position, person_position,
+                          linked.duplicate_rows.get(name))
         every.append(records[["id_kind", "true_id_kind", *_FLAGS]])
-        person = people.reindex(records["person_id"])
+        person = records["person"].to_numpy()
         subgroups = {
             "id_kind": records["id_kind"],
             "true_id_kind": records["true_id_kind"],
             "link_method": records["method"],
-            "sex": person["kon"].map({1: "man", 2: "kvinna"}).fillna("unknown").to_numpy(),
+            "sex": _take(sex, person),
             "age_group": records["age_group"],
-            "ensamkommande": np.where(person["ensamkommande"].fillna(False).to_numpy(dtype=bool), "yes", "no"),
-            "samordningsnummer": np.where(records["samordningsnummer"], "yes", "no"),
-            "kommun_size": size.reindex(person["kommun"].to_numpy()).fillna("unknown").to_numpy(),
+            "ensamkommande": _take(ensamkommande, person),
+            "samordningsnummer": pd.Categorical.from_codes(records["samordningsnummer"].to_numpy(np.int8),
+                                                           dtype=_YES),
+            "kommun_size": _take(size, person),
         }
-        parts.append(_scores(name, "all", pd.Series("all", index=records.index), records))
-        parts += [_scores(name, by, pd.Series(values, index=records.index), records)
-                  for by, values in subgroups.items()]
+        parts.append(_scores(name, "all", _everyone(len(records)), records))
+        parts += [_scores(name, by, values, records) for by, values in subgroups.items()]
+        del records, subgroups
     if every:
         records = pd.concat(every, ignore_index=True)
-        parts.append(_scores(ALL_REGISTERS, "all", pd.Series("all", index=records.index), records))
+        parts.append(_scores(ALL_REGISTERS, "all", _everyone(len(records)), records))
         parts += [_scores(ALL_REGISTERS, by, records[by], records) for by in ("id_kind", "true_id_kind")]
     return pd.concat(parts, ignore_index=True) if parts else _empty()
 
 
 #: What `_scores` reads of each scored record.
 _FLAGS = ("in_spine", "linked", "correct", "method")
+#: The labels of each subgroup, as fixed categories: records of every register count in one small code each.
+_KINDS = pd.CategoricalDtype(sorted({*ID_KINDS.values(), "personnummer"}))
+_TRUE_KINDS = pd.CategoricalDtype(sorted({*TRUE_ID_KINDS.values(), "personnummer"}))
+_METHODS = pd.CategoricalDtype(sorted({*LINK_METHODS, "rejected"}))
+_AGES = pd.CategoricalDtype(sorted({label for _, _, label in AGE_GROUPS} | {"unknown"}))
+_SEXES = pd.CategoricalDtype(["kvinna", "man", "unknown"])
+_YES = pd.CategoricalDtype(["no", "yes"])
+_SIZES = pd.CategoricalDtype(sorted({*KOMMUN_SIZES, "unknown"}))
+_ALL = pd.CategoricalDtype(["all"])
 
 
-def _scored(name: str, frame: pd.DataFrame, truth: _Truth, spine: pd.Index, position_of: pd.Series,
-            duplicates: np.ndarray | None) -> pd.DataFrame:
-    """One row per true record of the register (exact duplicates we dropped left out): who it is, whom we linked
-    it to and how (persons as positions in the spine, -1 for none)."""
+def _labels(values, dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """Text labels as a categorical of fixed categories (a label outside them is a bug, not a silent NA)."""
+    labels = pd.Categorical(np.asarray(values, dtype=object), dtype=dtype)
+    assert not labels.isna().any(), "a label outside its categories: a bug"
+    return labels
+
+
+def _everyone(n: int) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.zeros(n, np.int8), dtype=_ALL)
+
+
+class _Lookup:
+    """Values by non-negative integer key (person ids), looked up as one array index each; -1 for an absent key."""
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray):
+        self.table = np.full(int(keys.max(initial=-1)) + 2, -1, dtype=np.int64)  # the last slot stays -1
+        self.table[keys] = values
+
+    def __call__(self, keys: np.ndarray) -> np.ndarray:
+        inside = (keys >= 0) & (keys < len(self.table))
+        return self.table[np.where(inside, keys, -1)]
+
+
+def _take(labels: pd.Categorical, positions: np.ndarray) -> pd.Categorical:
+    """Labels of persons by position; a record of no known person is "unknown"."""
+    codes = np.r_[labels.codes, labels.categories.get_loc("unknown") if "unknown" in labels.categories
+                  else labels.categories.get_loc("no")][positions]
+    return pd.Categorical.from_codes(codes, dtype=labels.dtype)
+
+
+def _scored(name: str, frame: pd.DataFrame, truth: _Truth, spine: pd.Index, spine_position: _Lookup,
+            person_position: _Lookup, duplicates: np.ndarray | None) -> pd.DataFrame:
+    """One row per true record of the register (exact duplicates we dropped left out): who it is (`person`: a
+    position in truth's persons), whom we linked it to and how (persons as positions in the spine, -1 for none)."""
     true = truth.records[truth.records["dataset"] == name]
     if duplicates is not None and len(duplicates):
         true = true[~true["row"].isin(duplicates)]
     at = pd.Index(frame[ROW].to_numpy()).get_indexer(true["row"].to_numpy())
     found = at >= 0
     ours = np.full(len(true), -1, dtype=np.int64)
-    method = np.full(len(true), "rejected", dtype=object)
-    kind = np.full(len(true), "rejected", dtype=object)
     ours[found] = _spine_positions(spine, frame[PSEUDONYM])[at[found]]
-    method[found] = np.asarray(frame[LINK_METHOD].astype(str))[at[found]]
-    kind[found] = np.asarray(frame[ID_KIND].astype(str))[at[found]]
-    kind = np.array([ID_KINDS.get(k, k) for k in kind.tolist()], dtype=object)
-    linked = np.isin(method, LINKED)
+    method = _recoded(frame[LINK_METHOD], at, _METHODS, {})
+    kind = _recoded(frame[ID_KIND], at, _KINDS, ID_KINDS)
+    linked = np.asarray(method.isin(LINKED))
     person = true["person_id"].fillna(-1).to_numpy(dtype=np.int64)
-    truly = position_of.reindex(person).fillna(-1).to_numpy(dtype=np.int64)
+    truly = spine_position(person)
+    position = person_position(person)
     errors = truth.errors[truth.errors["dataset"] == name]
     sam_rows = errors[errors["kind"] == "samordningsnummer"]["row"]
-    true_kind = np.full(len(true), "personnummer", dtype=object)
+    true_kind = np.full(len(true), _TRUE_KINDS.categories.get_loc("personnummer"), dtype=np.int8)
     for error, label in reversed(TRUE_ID_KINDS.items()):  # the first that applies wins: set it last
-        true_kind[true["row"].isin(errors.loc[errors["kind"] == error, "row"]).to_numpy()] = label
-    birth = truth.persons.set_index("person_id")["fodelsedatum"].reindex(person).to_numpy("datetime64[D]")
+        true_kind[true["row"].isin(errors.loc[errors["kind"] == error, "row"]).to_numpy()] = \
+            _TRUE_KINDS.categories.get_loc(label)
+    birth = np.r_[truth.persons["fodelsedatum"].to_numpy("datetime64[D]"), np.datetime64("NaT")][position]
     return pd.DataFrame({
-        "person_id": person,
+        "person": position,
         "in_spine": truly >= 0,
         "linked": linked,
         "correct": linked & (ours == truly) & (truly >= 0),
         "method": method,
         "id_kind": kind,
-        "true_id_kind": true_kind,
+        "true_id_kind": pd.Categorical.from_codes(true_kind, dtype=_TRUE_KINDS),
         "samordningsnummer": true["row"].isin(sam_rows).to_numpy(),
         "age_group": _age_groups(birth, _event_dates(name, frame, at)),
     })
+
+
+def _recoded(column: pd.Series, at: np.ndarray, dtype: pd.CategoricalDtype, words: dict[str, str]) -> pd.Categorical:
+    """A frame column's value for each true record (`at`: its row in the frame, -1 where we rejected it), in words,
+    as a categorical of fixed categories: each distinct value looked up once."""
+    codes, values = pd.factorize(column)
+    assert (codes[at[at >= 0]] >= 0).all(), "a kept record without a value: a bug"
+    lookup = np.r_[[dtype.categories.get_loc(words.get(str(v), str(v))) for v in values],
+                   dtype.categories.get_loc("rejected")].astype(np.int8)
+    return pd.Categorical.from_codes(lookup[np.where(at >= 0, codes[np.maximum(at, 0)], -1)], dtype=dtype)
 
 
 def _spine_positions(spine: pd.Index, pseudonyms: pd.Series) -> np.ndarray:
@@ -219,14 +274,21 @@ def _spine_positions(spine: pd.Index, pseudonyms: pd.Series) -> np.ndarray:
     return spine.get_indexer(pseudonyms)
 
 
-def _scores(name: str, by: str, groups: pd.Series, records: pd.DataFrame) -> pd.DataFrame:
-    flags = pd.DataFrame({"group": groups.to_numpy(), "records": 1,
-                          "deterministic": records["method"].to_numpy() == "deterministic",
-                          "probabilistic": records["method"].to_numpy() == "probabilistic",
-                          "linked": records["linked"],
-                          "true_links": records["correct"], "false_links": records["linked"] & ~records["correct"],
-                          "missed": records["in_spine"] & ~records["correct"], "in_spine": records["in_spine"]})
-    counts = flags.groupby("group", sort=True).sum()
+def _scores(name: str, by: str, groups: pd.Categorical | pd.Series, records: pd.DataFrame) -> pd.DataFrame:
+    """Counts, precision and recall per group (groups without records left out, the others in label order)."""
+    groups = groups.array if isinstance(groups, pd.Series) else groups
+    codes, size = groups.codes, len(groups.categories)
+    method = records["method"]  # categorical: compared by code
+    linked, correct, in_spine = (records[c].to_numpy() for c in ("linked", "correct", "in_spine"))
+    flags = {"deterministic": (method == "deterministic").to_numpy(),
+             "probabilistic": (method == "probabilistic").to_numpy(),
+             "linked": linked, "true_links": correct, "false_links": linked & ~correct,
+             "missed": in_spine & ~correct, "in_spine": in_spine}
+    counts = pd.DataFrame({"records": np.bincount(codes, minlength=size).astype(float),
+                            **{flag: np.bincount(codes, weights=values, minlength=size)
+                              for flag, values in flags.items()}},
+                          index=groups.categories.astype(str))
+    counts = counts[counts["records"] > 0].sort_index()
     counts["precision"] = counts["true_links"] / counts["linked"].where(counts["linked"] > 0)
     counts["recall"] = counts["true_links"] / counts["in_spine"].where(counts["in_spine"] > 0)
     parts = [_long(name, by, str(group), {m: row[m] for m in (*_COUNTS, "precision", "recall")})
@@ -247,12 +309,12 @@ def _event_dates(name: str, frame: pd.DataFrame, at: np.ndarray) -> np.ndarray:
     return out
 
 
-def _age_groups(birth: np.ndarray, when: np.ndarray) -> np.ndarray:
+def _age_groups(birth: np.ndarray, when: np.ndarray) -> pd.Categorical:
     age = age_on(birth, when)
-    groups = np.full(len(age), "unknown", dtype=object)
+    codes = np.full(len(age), _AGES.categories.get_loc("unknown"), dtype=np.int8)
     for low, high, label in AGE_GROUPS:
-        groups[(age >= low) & (age < high)] = label
-    return groups
+        codes[(age >= low) & (age < high)] = _AGES.categories.get_loc(label)
+    return pd.Categorical.from_codes(codes, dtype=_AGES)
 
 
 def _kommun_sizes(kommun: pd.Series) -> pd.Series:
