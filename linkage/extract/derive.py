@@ -57,6 +57,12 @@ class Sources:
             self.copies[register] = self.linked.for_outcomes(register, list(columns) if columns else None)
         return self.copies[register]
 
+    def release(self, keep: set[str]) -> None:
+        """Let go of the copies of registers not in `keep` (no deriver still to run reads them): memory stays at
+        about one large register's copy at a time."""
+        for register in [name for name in self.copies if name not in keep]:
+            del self.copies[register]
+
     @property
     def end_date(self) -> date:
         return self.request.reference_date
@@ -175,17 +181,14 @@ def persons_table(linked: LinkedWorld, request: Request, persons: pd.DataFrame) 
     sources = Sources(linked, persons, request)
     ids = pd.Index(np.asarray(persons[ID], dtype=object))
     columns: dict[str, pd.Series] = {PSEUDONYM: pd.Series(ids.to_numpy(), dtype="string")}
-    done: set[str] = set()
     for name in request.person_variables:
         if name in COHORT_COLUMNS:
             columns[name] = persons[name].reset_index(drop=True)
-            continue
-        deriver = _deriver_of(name)
-        if deriver.columns[0] in done:
-            continue
-        done.add(deriver.columns[0])
+    derivers = list(dict.fromkeys(d for name in request.person_variables if (d := _deriver_of(name))))
+    for number, deriver in enumerate(derivers):
         wanted = [c for c in deriver.columns if c in request.person_variables]
         columns.update(aligned(ids, deriver.compute(sources), wanted))
+        sources.release({register for later in derivers[number + 1:] for register in later.registers})
     return pd.DataFrame({name: columns[name] for name in (PSEUDONYM, *request.person_variables)})
 
 

@@ -37,6 +37,7 @@ from linkage.extract.manifest import MANIFEST, build_manifest, write_manifest
 from linkage.extract.minimise import minimise
 from linkage.extract.request import Request, load_request
 from linkage.io import read_table, write_parquet, write_table
+from linkage.ingest import release_memory
 from linkage.linking import LinkedWorld, link_world
 from linkage.locking import target_lock
 from linkage.quality import quality_report
@@ -99,6 +100,9 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
         tables = {PERSONS: persons_table(linked, request, people)}
         for name, columns in request.event_tables.items():
             tables[name] = event_table(linked, name, columns, people)
+        linkage, linkage_markdown = linked.report, quality_report(linked, k=request.k).markdown
+        del linked, people  # the linked registers (most of the memory): everything else is in the tables
+        release_memory()
         seconds["derive"] = _lap(clock)
         say(2)
         clock = time.perf_counter()
@@ -112,15 +116,13 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
         seconds["minimise"] = _lap(clock)
         say(3)
         clock = time.perf_counter()
-        linkage = linked.report
         counts = {"persons": len(tables[PERSONS]),
                   "rows": {name: len(frame) for name, frame in tables.items()}}
         code_key = None
         try:
             with atomic_folder(out) as folder:
                 _write_data(folder, tables, books, request)
-                _write_documents(folder, tables, books, request, checked.report.markdown(),
-                                 quality_report(linked, k=request.k).markdown)
+                _write_documents(folder, tables, books, request, checked.report.markdown(), linkage_markdown)
                 seconds["write"] = _lap(clock)
                 say(4)
                 clock = time.perf_counter()
