@@ -352,15 +352,13 @@ def _markdown(linked: LinkedWorld, table: pd.DataFrame, k: int, truth: bool) -> 
               ""]
     by_kind = table[(table["by"] == "id_kind") & table["measure"].isin(LINK_METHODS)]
     lines += ["## Records by identifier kind and link method", ""]
-    lines += _grid(by_kind.pivot_table(index=["register", "group"], columns="measure", values="value",
-                                       aggfunc="first", dropna=False).reindex(columns=list(LINK_METHODS)), k)
+    lines += _grid(_wide(by_kind, ["register", "group"]).reindex(columns=list(LINK_METHODS)), k)
     if truth:
         kinds = table[(table["register"] == ALL_REGISTERS) & (table["by"] == "true_id_kind")]
         lines += ["", "## By identifier kind, all registers (as the world made them)", "",
                   ("Records, how they were linked, and precision and recall against truth, per kind of identifier "
                    "the record carried."), ""]
-        lines += _grid(kinds.pivot_table(index="group", columns="measure", values="value", aggfunc="first",
-                                         dropna=False).reindex(columns=list(_BY_KIND)).rename_axis("identifier"), k)
+        lines += _grid(_wide(kinds, ["group"]).reindex(columns=list(_BY_KIND)).rename_axis("identifier"), k)
         scored = table[table["measure"].isin(["linked", "true_links", "false_links", "missed", "precision",
                                               "recall"]) & (table["register"] != ALL_REGISTERS)]
         for by, title in (("all", "Precision and recall against truth"), ("id_kind", "By identifier kind"),
@@ -368,16 +366,20 @@ def _markdown(linked: LinkedWorld, table: pd.DataFrame, k: int, truth: bool) -> 
                           ("link_method", "By link method")):
             part = scored[scored["by"] == by]
             lines += ["", f"## {title}", ""]
-            lines += _grid(part.pivot_table(index=["register", "group"], columns="measure", values="value",
-                                            aggfunc="first", dropna=False)
+            lines += _grid(_wide(part, ["register", "group"])
                            .reindex(columns=["linked", "true_links", "false_links", "missed", "precision", "recall"]),
                            k)
         under = scored[~scored["by"].isin(["all", "id_kind", "true_id_kind", "link_method"]) & scored["measure"].isin(
             ["missed", "recall"])]
         lines += ["", "## Under-linkage by subgroup (missed records and recall)", ""]
-        lines += _grid(under.pivot_table(index=["register", "by", "group"], columns="measure", values="value",
-                                         aggfunc="first", dropna=False).reindex(columns=["missed", "recall"]), k)
+        lines += _grid(_wide(under, ["register", "by", "group"]).reindex(columns=["missed", "recall"]), k)
     return "\n".join(lines) + "\n"
+
+
+def _wide(table: pd.DataFrame, index: list[str]) -> pd.DataFrame:
+    """Measures as columns, one row per combination of `index` that has rows (an absent group is no row, never a
+    suppressed-looking cell); of two rows of one measure, the first value present."""
+    return table.groupby([*index, "measure"], sort=True)["value"].first().unstack("measure")
 
 
 #: The columns of the all-registers table by identifier kind.

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from linkage.errors import InputError
-from linkage.quality import quality_report
+from linkage.quality import ID_KINDS, quality_report
 
 SUBGROUPS = {"sex", "age_group", "ensamkommande", "samordningsnummer", "kommun_size"}
 
@@ -73,6 +73,17 @@ def test_small_cells_are_suppressed(report):
     assert "<5" in report.markdown
     lvm = table[(table["register"] == "lvm_application") & (table["by"] == "all")].set_index("measure")
     assert lvm.loc["records", "suppressed"] and np.isnan(lvm.loc["precision", "value"])
+
+
+def test_a_group_with_no_records_is_no_row_and_a_small_one_is_shown_suppressed(report, linked_world):
+    section = report.markdown.split("## Records by identifier kind and link method")[1].split("\n## ")[0]
+    rows = [line.split(" | ")[:2] for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    shown = {(register.lstrip("| "), kind) for register, kind in rows[1:]}
+    present = {(name, ID_KINDS[kind]) for name, frame in linked_world.registers.items()
+               if "link_method" in frame for kind in frame["id_kind"].astype(str).unique()}
+    present |= {("all registers", kind) for _, kind in present}
+    assert shown == present  # absent kinds are not "<5" rows
+    assert any("<5" in line for line in section.splitlines())  # while small groups that exist are suppressed
 
 
 def test_no_identifier_in_the_report(report, truth, linked_world):
