@@ -148,6 +148,13 @@ def needed_registers(request: Request) -> tuple[str, ...]:
     return tuple(dict.fromkeys(wanted))
 
 
+def register_columns(request: Request) -> dict[str, list[str]]:
+    """The columns to keep of each large register (`link_world(columns=...)`): those the derivers read and those
+    the request's event tables deliver. Every column is still read and checked; the rest are not kept."""
+    return {name: list(dict.fromkeys([*columns, *request.event_tables.get(name, ())]))
+            for name, columns in EVENT_COLUMNS.items()}
+
+
 def cohort(linked: LinkedWorld, request: Request) -> pd.DataFrame:
     """The persons of the request's cohort, sorted by `id`: birth years, then the population; with the cohort
     columns (`kon`, `fodelsear`, `fodelsedatum` and the three ÖJ population flags) and the spine's own columns."""

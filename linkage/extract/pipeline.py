@@ -30,6 +30,7 @@ from linkage.extract.derive import (
     event_table,
     needed_registers,
     persons_table,
+    register_columns,
 )
 from linkage.extract.disclosure import DisclosureReport, check_k
 from linkage.extract.leakguard import assert_no_identifiers
@@ -90,7 +91,8 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
         clock = time.perf_counter()
         say(0)
         linked = link_world(data_dir, key=master, project=request.project, secure_dir=secure_dir,
-                            registers=needed_registers(request), workers=workers,
+                            registers=needed_registers(request), columns=register_columns(request),
+                            workers=workers,
                             progress=progress and (lambda done, total, step: progress(f"linking: {step}", done, total)))
         withheld = _withhold(linked, withhold) if withhold else {"persons": 0, "records": 0}
         seconds["link"] = _lap(clock)
