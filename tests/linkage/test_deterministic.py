@@ -95,3 +95,21 @@ def test_linked_frames_are_what_the_outcome_functions_take(linked_world):
                               linked_world.for_outcomes("lvm_emergency"),
                               linked_world.for_outcomes("lvm_discharge"), persons)
     assert len(lvm) == len(persons)
+
+
+@pytest.mark.parametrize("form", ["categorical", "arrow text", "arrow dictionary chunks"])
+def test_the_link_method_is_the_same_whatever_form_the_pseudonyms_come_in(form):
+    import pyarrow as pa
+
+    values = ["a" * 32, None, "b" * 32, "c" * 32, "a" * 32, "d" * 32, None, "b" * 32]
+    persons = pd.DataFrame({"pseudonym_id": ["a" * 32, "b" * 32, "e" * 32]})
+    if form == "categorical":
+        column = pd.Series(values, dtype="category")
+    elif form == "arrow text":
+        column = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([values[:3], values[3:]], pa.string())))
+    else:  # as Parquet gives a dictionary column back: each row group with a dictionary of its own
+        chunks = [pa.array(part, pa.string()).dictionary_encode() for part in (values[:5], values[5:])]
+        column = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks)))
+    methods = link_deterministic(pd.DataFrame({"pseudonym_id": column}), persons)
+    assert list(methods) == ["deterministic", "unlinked", "deterministic", "not_in_population", "deterministic",
+                             "not_in_population", "unlinked", "deterministic"]
