@@ -10,6 +10,7 @@ Plain data (a dict or a YAML file) so a run can be stored beside its output and 
       - {field: fodelsedatum, method: date}                  # thresholds: days apart, default [2]
       - {field: inkomst, method: numeric, thresholds: [100, 1000]}
       - {field: kon, method: exact}
+      - {field: kommun, method: exact, term_frequency: true}  # agreeing on a rare value weighs more
     threshold: 0.5            # link at match probability >= threshold (default 0.5)
     review_band: [0.1, 0.5]   # [low, high): pairs for clerical review; high at most threshold (default none)
     one_to_one: true          # each record in at most one link (default true)
@@ -20,8 +21,10 @@ Methods and levels (most alike first; a missing value on either side is its own 
 exact (exact, different); jaro, jarowinkler, levenshtein, damerau_levenshtein, qgram, cosine (exact,
 similarity >= each threshold in (0, 1], different); date (exact, day_month_swapped, within each number of
 days, one_digit_typo, same_year_month, different); numeric (exact, absolute difference <= each threshold,
-different). Text is compared trimmed and case-folded. Every error names the key and, for a file, its
-line; none quotes a value from the register data.
+different). Text is compared trimmed and case-folded. With `term_frequency: true` an exact agreement weighs
+log2(m / f) where f is the share of the right table's records with that value (Splink's term-frequency adjustment):
+two records agreeing on a rare kommun or country of birth say more than two agreeing on a common one. Every error
+names the key and, for a file, its line; none quotes a value from the register data.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class Comparison:
     field: str
     method: str
     thresholds: tuple[float, ...] = ()
+    term_frequency: bool = False
 
     @property
     def kind(self) -> str:
@@ -99,7 +103,8 @@ class LinkConfig:
         data: dict[str, Any] = {
             "blocking": [list(p) for p in self.blocking],
             "comparisons": [{"field": c.field, "method": c.method,
-                             **({"thresholds": list(c.thresholds)} if c.thresholds else {})}
+                             **({"thresholds": list(c.thresholds)} if c.thresholds else {}),
+                             **({"term_frequency": True} if c.term_frequency else {})}
                             for c in self.comparisons],
             "threshold": self.threshold,
             "one_to_one": self.one_to_one,
@@ -112,7 +117,7 @@ class LinkConfig:
 
 
 _KEYS = {"blocking", "comparisons", "threshold", "review_band", "one_to_one", "ambiguity_margin", "chunk_size"}
-_COMPARISON_KEYS = {"field", "method", "thresholds"}
+_COMPARISON_KEYS = {"field", "method", "thresholds", "term_frequency"}
 
 
 def _where(source: str, lines: Mapping[str, int], path: str) -> str:
@@ -238,7 +243,10 @@ class _Checker:
                 raise self.fail(f"{path}.field", f"field '{name}' is compared twice")
             if method not in METHODS:
                 raise self.fail(f"{path}.method", f"unknown method '{method}' (known: {', '.join(METHODS)})")
-            result.append(Comparison(name, method, self.thresholds(item, path, method)))
+            term_frequency = item.get("term_frequency", False)
+            if not isinstance(term_frequency, bool):
+                raise self.fail(f"{path}.term_frequency", "must be true or false")
+            result.append(Comparison(name, method, self.thresholds(item, path, method), term_frequency))
         return tuple(result)
 
     def thresholds(self, item: Mapping, path: str, method: str) -> tuple[float, ...]:

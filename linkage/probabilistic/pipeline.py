@@ -76,16 +76,17 @@ class LinkResult:
         li = _positions(self._fields.left_index, pairs["left"], "left")
         ri = _positions(self._fields.right_index, pairs["right"], "right")
         levels = self._fields.levels(li, ri)
+        u = self._fields.exact_u(self.model, li, levels)
         n, rows = len(li), []
         rows.append(pd.DataFrame({"pair": np.arange(n), "comparison": "(prior)", "level": "",
                                   "m": np.nan, "u": np.nan, "weight": self.model.prior_weight}))
         for f, fm in enumerate(self.model.fields):
             lv = levels[:, f].astype(np.int64)  # -1 (missing) picks the last entry of each table below
             names = np.array([*fm.levels, "missing"], dtype=object)
-            m, u = np.r_[fm.m, np.nan], np.r_[fm.u, np.nan]
-            weights = np.r_[fm.weights, 0.0]
+            m = np.r_[fm.m, np.nan][lv]
+            weights = np.where(lv >= 0, np.log2(m / np.where(lv >= 0, u[:, f], 1.0)), 0.0)
             rows.append(pd.DataFrame({"pair": np.arange(n), "comparison": fm.field, "level": names[lv],
-                                      "m": m[lv], "u": u[lv], "weight": weights[lv]}))
+                                      "m": m, "u": u[:, f], "weight": weights}))
         long = pd.concat(rows, ignore_index=True).sort_values("pair", kind="stable")
         long.insert(0, "right", self._fields.right_index.take(ri[long["pair"].to_numpy()]))
         long.insert(0, "left", self._fields.left_index.take(li[long["pair"].to_numpy()]))
@@ -123,7 +124,7 @@ def run(left: pd.DataFrame, right: pd.DataFrame, config: ConfigLike, *, model: M
         model.check(cfg)
     chunks = stream() if cache is None else cache
     floor = min(cfg.threshold, cfg.review_band[0]) if cfg.review_band else cfg.threshold
-    li, ri, weight = _score(chunks, model, floor, seconds)
+    li, ri, weight = _score(chunks, model, fields, floor, seconds)
 
     start = time.perf_counter()
     prob = probability(weight)
@@ -178,6 +179,9 @@ class _Fields:
         self.left_index, self.right_index = left.index, right.index
         #: All left × right pairs: what the prior is a share of.
         self.pairs = len(left) * len(right)
+        #: Per term-frequency comparison: the share of the right table's present values that are each value (by
+        #: code; the last entry, for a missing value, is never used).
+        self.frequencies = {c.field: _shares(self.columns[c.field]) for c in cfg.comparisons if c.term_frequency}
 
     def levels(self, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
         """Comparison levels of pairs of positions (pairs × comparisons, int8, -1 missing)."""
@@ -185,6 +189,27 @@ class _Fields:
             return np.zeros((len(li), 0), dtype=np.int8)
         return np.stack([compare(self.columns[c.field], c.method, c.thresholds, li, ri)
                          for c in self.comparisons], axis=1)
+
+    def exact_u(self, model: Model, li: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        """u of each pair's level per comparison (pairs × comparisons; NaN where missing): the model's, except that
+        an exact agreement of a term-frequency comparison has the share of the right table with that value."""
+        u = np.stack([np.r_[fm.u, np.nan][levels[:, f].astype(np.int64)] for f, fm in enumerate(model.fields)],
+                     axis=1) if model.fields else np.zeros((len(li), 0))
+        for f, fm in enumerate(model.fields):
+            if fm.field in self.frequencies:
+                exact = np.flatnonzero(levels[:, f] == 0)
+                u[exact, f] = self.frequencies[fm.field][self.columns[fm.field].left[li[exact]]]
+        return u
+
+    def weights(self, model: Model, li: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        """Total weight of each pair: the model's, with term-frequency u for exact agreements where configured."""
+        weight = model.weights(levels)
+        for f, fm in enumerate(model.fields):
+            if fm.field in self.frequencies:
+                exact = np.flatnonzero(levels[:, f] == 0)
+                shares = self.frequencies[fm.field][self.columns[fm.field].left[li[exact]]]
+                weight[exact] += np.log2(fm.u[0]) - np.log2(shares)
+        return weight
 
     def random_levels(self) -> list[np.ndarray]:
         """Per comparison, the levels of random pairs of present values (for u)."""
@@ -266,13 +291,13 @@ def _fit(stream: Iterator[Chunk], cfg: LinkConfig, blocking: Blocking, fields: _
     return model, cache
 
 
-def _score(chunks: Iterable[Chunk], model: Model, floor: float,
+def _score(chunks: Iterable[Chunk], model: Model, fields: _Fields, floor: float,
            seconds: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Left, right positions and weight of the pairs whose probability is at least `floor`."""
     tick, before = time.perf_counter(), seconds["blocking"] + seconds["compare"]
     kept: list[Chunk] = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))]  # (left, right, weight)
     for li, ri, levels in chunks:
-        weight = model.weights(levels)
+        weight = fields.weights(model, li, levels)
         keep = probability(weight) >= floor
         kept.append((li[keep], ri[keep], weight[keep]))
     li, ri, weight = (np.concatenate(part) for part in zip(*kept))
@@ -290,6 +315,13 @@ def _decide(li: np.ndarray, ri: np.ndarray, weight: np.ndarray, prob: np.ndarray
     if cfg.one_to_one:
         band &= ~(np.isin(li, li[linked]) | np.isin(ri, ri[linked]))
     return linked, ambiguous, ambiguous | band
+
+
+def _shares(column: Column) -> np.ndarray:
+    """Each value's share of the right table's present values (by code), with a last entry for missing (-1)."""
+    present = column.right[column.right >= 0]
+    counts = np.bincount(present, minlength=len(column.values)).astype(float)
+    return np.r_[counts / max(len(present), 1), np.nan]
 
 
 def _pair_labels(pairs: Any) -> tuple[np.ndarray, np.ndarray]:

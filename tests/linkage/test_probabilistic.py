@@ -369,3 +369,31 @@ def test_config_loaded_from_dict_and_yaml_are_the_same(tmp_path):
     path = tmp_path / "cfg.yaml"
     path.write_text(yaml.safe_dump(CONFIG), encoding="utf-8")
     assert load_config(path) == load_config(CONFIG) == load_config(load_config(CONFIG).to_dict())
+
+
+def test_term_frequency_weighs_agreeing_on_a_rare_value_more_than_on_a_common_one():
+    right = pd.DataFrame({"block": ["x"] * 100, "kommun": ["A"] * 90 + ["B"] * 10,
+                          "namn": [f"n{i}" for i in range(100)]})
+    left = pd.DataFrame({"block": ["x", "x"], "kommun": ["A", "B"], "namn": ["n0", "n95"]})
+    config = {"blocking": [["block"]], "one_to_one": False,
+              "comparisons": [{"field": "namn", "method": "exact"},
+                              {"field": "kommun", "method": "exact", "term_frequency": True}]}
+    result = run(left, right, config)
+    pairs = pd.DataFrame({"left": [0, 1], "right": [0, 95]})
+    explained = result.explain(pairs)
+    kommun = explained[explained["comparison"] == "kommun"].set_index("left")
+    assert kommun.loc[0, "u"] == pytest.approx(0.9) and kommun.loc[1, "u"] == pytest.approx(0.1)
+    assert kommun.loc[1, "weight"] - kommun.loc[0, "weight"] == pytest.approx(np.log2(9))
+    links = result.links.set_index(["left", "right"])["weight"]
+    assert explained.groupby("left")["weight"].sum().to_numpy() == pytest.approx(links.loc[[(0, 0), (1, 95)]].to_numpy())
+    plain = run(left, right, {**config, "comparisons": [{"field": "namn", "method": "exact"},
+                                                        {"field": "kommun", "method": "exact"}]})
+    same = plain.explain(pairs)
+    same = same[same["comparison"] == "kommun"]["weight"].to_numpy()
+    assert same[0] == pytest.approx(same[1])  # without it both agreements weigh alike
+    assert load_config(config).to_dict()["comparisons"][1]["term_frequency"] is True
+
+
+def test_term_frequency_must_be_true_or_false():
+    with pytest.raises(LinkConfigError, match=r"comparisons\[0\]\.term_frequency: must be true or false"):
+        load_config({"blocking": [["a"]], "comparisons": [{"field": "a", "method": "exact", "term_frequency": "ja"}]})
