@@ -161,7 +161,7 @@ def _against_truth(linked: LinkedWorld, truth: _Truth) -> pd.DataFrame:
             "link_method": records["method"],
             "sex": _take(sex, person),
             "age_group": records["age_group"],
-            "ensamkommande": _take(ensamkommande, person),
+            "ensamkommande": _take(ensamkommande, person, absent="no"),
             "samordningsnummer": pd.Categorical.from_codes(records["samordningsnummer"].to_numpy(np.int8),
                                                            dtype=_YES),
             "kommun_size": _take(size, person),
@@ -212,10 +212,9 @@ class _Lookup:
         return self.table[np.where(inside, keys, -1)]
 
 
-def _take(labels: pd.Categorical, positions: np.ndarray) -> pd.Categorical:
-    """Labels of persons by position; a record of no known person is "unknown"."""
-    codes = np.r_[labels.codes, labels.categories.get_loc("unknown") if "unknown" in labels.categories
-                  else labels.categories.get_loc("no")][positions]
+def _take(labels: pd.Categorical, positions: np.ndarray, *, absent: str = "unknown") -> pd.Categorical:
+    """Labels of persons by position (-1: a record of no known person, labelled `absent`)."""
+    codes = np.r_[labels.codes, labels.categories.get_loc(absent)][positions]
     return pd.Categorical.from_codes(codes, dtype=labels.dtype)
 
 
