@@ -84,7 +84,7 @@ class LinkResult:
             lv = levels[:, f].astype(np.int64)  # -1 (missing) picks the last entry of each table below
             names = np.array([*fm.levels, "missing"], dtype=object)
             m = np.r_[fm.m, np.nan][lv]
-            weights = np.where(lv >= 0, np.log2(m / np.where(lv >= 0, u[:, f], 1.0)), 0.0)
+            weights = np.where(lv >= 0, np.log2(m / u[:, f]), 0.0)  # m and u are NaN where missing
             rows.append(pd.DataFrame({"pair": np.arange(n), "comparison": fm.field, "level": names[lv],
                                       "m": m, "u": u[:, f], "weight": weights}))
         long = pd.concat(rows, ignore_index=True).sort_values("pair", kind="stable")
@@ -195,21 +195,25 @@ class _Fields:
         an exact agreement of a term-frequency comparison has the share of the right table with that value."""
         u = np.stack([np.r_[fm.u, np.nan][levels[:, f].astype(np.int64)] for f, fm in enumerate(model.fields)],
                      axis=1) if model.fields else np.zeros((len(li), 0))
-        for f, fm in enumerate(model.fields):
-            if fm.field in self.frequencies:
-                exact = np.flatnonzero(levels[:, f] == 0)
-                u[exact, f] = self.frequencies[fm.field][self.columns[fm.field].left[li[exact]]]
+        for f, exact, shares in self._term_frequency_u(model, li, levels):
+            u[exact, f] = shares
         return u
 
     def weights(self, model: Model, li: np.ndarray, levels: np.ndarray) -> np.ndarray:
         """Total weight of each pair: the model's, with term-frequency u for exact agreements where configured."""
         weight = model.weights(levels)
+        for f, exact, shares in self._term_frequency_u(model, li, levels):
+            weight[exact] += np.log2(model.fields[f].u[0]) - np.log2(shares)
+        return weight
+
+    def _term_frequency_u(self, model: Model, li: np.ndarray,
+                          levels: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Per term-frequency comparison: its position, the pairs agreeing exactly, and the share of the right table
+        with each such pair's value (its u)."""
         for f, fm in enumerate(model.fields):
             if fm.field in self.frequencies:
                 exact = np.flatnonzero(levels[:, f] == 0)
-                shares = self.frequencies[fm.field][self.columns[fm.field].left[li[exact]]]
-                weight[exact] += np.log2(fm.u[0]) - np.log2(shares)
-        return weight
+                yield f, exact, self.frequencies[fm.field][self.columns[fm.field].left[li[exact]]]
 
     def random_levels(self) -> list[np.ndarray]:
         """Per comparison, the levels of random pairs of present values (for u)."""
