@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 import pyreadstat
 
 from linkage.errors import ReglinkError
+from linkage.extract.stata import read_values
 from pseudonym.luhn import check_digit
 
 PERSONNUMMER = "personnummer-shaped number"
@@ -218,14 +219,17 @@ def _parquet_blobs(path: Path) -> Iterator[tuple[str, bytes, None]]:
 
 
 def _stata_blobs(path: Path) -> Iterator[tuple[str, bytes, None]]:
+    """The labels (names, value labels, notes) and every value of a .dta file: values from its data section
+    (`linkage.extract.stata`), or through pyreadstat where that cannot read the file."""
     try:
-        frame, meta = pyreadstat.read_dta(str(path))
-    except (pyreadstat.PyreadstatError, pyreadstat.ReadstatError, OSError):  # its raw bytes were scanned: all there is
+        values = read_values(path)
+        frame, meta = pyreadstat.read_dta(str(path), metadataonly=values is not None)
+    except (pyreadstat.PyreadstatError, pyreadstat.ReadstatError, OSError, ValueError):  # raw bytes scanned: all
         return
     labels = [meta.file_label, *meta.column_labels, *map(str, meta.variable_value_labels.values()),
               *map(str, meta.value_labels.values()), *(meta.notes or [])]
     yield "Stata labels", "\n".join(str(label) for label in labels if label).encode("utf-8"), None
-    yield from _column_blobs(pa.Table.from_pandas(frame, preserve_index=False))
+    yield from _column_blobs(values if values is not None else pa.Table.from_pandas(frame, preserve_index=False))
 
 
 def _column_blobs(table: pa.Table) -> Iterator[tuple[str, bytes, None]]:
