@@ -55,9 +55,8 @@ def eligibility(grades: pd.DataFrame) -> pd.DataFrame:
     subject_codes, subjects = _normalised_codes(frame["subject"])
     grade_codes, grades_seen = _normalised_codes(frame["grade"])
     year = frame["year"].to_numpy(dtype=np.int64)
-    id_codes, ids = pd.factorize(frame["id"], sort=True)
-    latest = np.full(len(ids), np.iinfo(np.int64).min)
-    np.maximum.at(latest, id_codes, year)
+    id_codes, ids = _id_codes(frame["id"])
+    latest = _latest(id_codes, year, len(ids))
     now = year == latest[id_codes]  # a pupil's latest leaving year counts
     id_codes, subject_codes, grade_codes = id_codes[now], subject_codes[now], grade_codes[now]
     grade_text = np.append(grades_seen, "-")  # a missing grade (code -1) is a dash
@@ -66,12 +65,18 @@ def eligibility(grades: pd.DataFrame) -> pd.DataFrame:
     old = np.isin(grade_text, list(OLD_SCALE))[grade_codes]
 
     shape = (len(ids), len(subjects))
+    cell = id_codes * len(subjects) + subject_codes  # (pupil, subject) as one index: numpy's fast 1-D paths
     best = np.full(shape, -1.0)                      # best grade value per pupil and subject; -1 = not graded
-    np.maximum.at(best, (id_codes, subject_codes), values)
+    np.maximum.at(best.reshape(-1), cell, values)
     passed = np.zeros(shape, dtype=bool)
-    np.logical_or.at(passed, (id_codes, subject_codes), passes)
+    passed.reshape(-1)[cell[passes]] = True
     any_old = np.zeros(len(ids), dtype=bool)
-    np.logical_or.at(any_old, id_codes, old)
+    any_old[id_codes[old]] = True
+    present = np.zeros(len(ids), dtype=bool)
+    present[id_codes] = True
+    if not present.all():  # categories without grades (a categorical id keeps every category)
+        ids, best, passed, any_old, latest = ids[present], best[present], passed[present], any_old[present], \
+            latest[present]
     year = latest
 
     def column(names: tuple[str, ...]) -> np.ndarray:
@@ -99,6 +104,33 @@ def eligibility(grades: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
+def _id_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the number of its id among the sorted distinct ids, and those ids (a categorical's sorted categories
+    serve as they are: no hashing of millions of rows)."""
+    if isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories.is_monotonic_increasing:
+        return ids.cat.codes.to_numpy().astype(np.int64), np.asarray(ids.cat.categories)
+    codes, distinct = pd.factorize(ids, sort=True)
+    return codes, np.asarray(distinct)
+
+
+def _latest(codes: np.ndarray, year: np.ndarray, n: int) -> np.ndarray:
+    """Each id's latest year: years are few, so a table of (id, year) seen is faster than a max per row."""
+    if not len(year):
+        return np.full(n, np.iinfo(np.int64).min)
+    first, span = int(year.min()), int(year.max()) - int(year.min()) + 1
+    if span > _MOST_YEARS:  # not leaving years: the general way
+        latest = np.full(n, np.iinfo(np.int64).min)
+        np.maximum.at(latest, codes, year)
+        return latest
+    seen = np.zeros((n, span), dtype=bool)
+    seen[codes, year - first] = True
+    latest = first + seen.shape[1] - 1 - np.argmax(seen[:, ::-1], axis=1)
+    return np.where(seen.any(axis=1), latest, np.iinfo(np.int64).min)
+
+
+_MOST_YEARS = 200
+
+
 def _normalised_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Per row the code of its value trimmed and upper-cased (-1 where missing), and those values sorted; each
     distinct value is normalised once."""
@@ -120,5 +152,7 @@ def _meritvarde(best: np.ndarray, subjects: np.ndarray, old_scale: np.ndarray) -
         which = np.array(language_index)[np.argmax(values[:, language_index], axis=1)]
         take = graded_language & ~old_scale
         pool[np.flatnonzero(take), which[take]] = 0.0
-    sixteen = -np.sort(-pool, axis=1)[:, :16].sum(axis=1)
+    left_out = max(pool.shape[1] - 16, 0)  # the 16 best are all but the `left_out` smallest
+    sixteen = pool.sum(axis=1) - (np.partition(pool, left_out - 1, axis=1)[:, :left_out].sum(axis=1)
+                                  if left_out else 0.0)
     return np.where(old_scale, sixteen, sixteen + np.where(graded_language, language, 0.0))

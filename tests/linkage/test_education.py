@@ -114,3 +114,40 @@ def test_raising_a_grade_to_a_pass_never_removes_eligibility_or_lowers_the_merit
 def test_preparatory_eligibility_implies_vocational(marks):
     row = one(marks)
     assert row.yrkesprogram >= row.estetiska >= max(row.naturvetenskap_teknik, row.ekonomi_humanistiska_samhall)
+
+
+pupils_strategy = st.dictionaries(st.text("abcdef", min_size=1, max_size=4),
+                                  st.tuples(st.integers(2005, 2024), marks_strategy), min_size=1, max_size=8)
+
+
+@settings(max_examples=100, deadline=None)
+@given(pupils=pupils_strategy, unused=st.lists(st.text("xyz", min_size=1, max_size=3), max_size=3))
+def test_categorical_ids_with_unused_categories_give_what_text_ids_give(pupils, unused):
+    """As linked registers hand ids over: categorical, sorted categories, some without rows."""
+    frame = grades(pupils)
+    categories = sorted({*frame["id"], *unused})
+    as_categories = frame.assign(id=pd.Categorical(frame["id"], categories=categories))
+    expected = eligibility(frame)
+    result = eligibility(as_categories)
+    pd.testing.assert_frame_equal(result.assign(id=result["id"].astype(str)), expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(marks=marks_strategy, year=st.sampled_from([2016, 2009]))
+def test_meritvarde_is_the_sum_of_the_sixteen_best_values_by_a_plain_sort(marks, year):
+    old_scale = {"A": "MVG", "B": "VG", "C": "VG", "D": "G", "E": "G", "F": "IG", "-": "-"}
+    marks = marks if year >= 2011 else {s: old_scale[g] for s, g in marks.items()}
+    values = {"A": 20, "B": 17.5, "C": 15, "D": 12.5, "E": 10, "MVG": 20, "VG": 15, "G": 10}
+    languages = [values.get(marks[s], 0) for s in ("M1", "M2") if s in marks]
+    scored = {s: values.get(g, 0) for s, g in marks.items()}
+    seventeenth = max(languages) if languages and year >= 2011 else 0
+    if languages and year >= 2011:
+        del scored[max((s for s in ("M1", "M2") if s in marks), key=lambda s: scored[s])]
+    assert one(marks, year).meritvarde == sum(sorted(scored.values(), reverse=True)[:16]) + seventeenth
+
+
+def test_leaving_years_far_apart_still_take_the_latest():
+    frame = grades({"a": (1800, core()), "b": (2016, {"EN": "A"})})  # over 200 years: the general way
+    frame = pd.concat([frame, grades({"a": (2016, {"SV": "F"})})])
+    result = eligibility(frame).set_index("id")
+    assert result.loc["a", "year"] == 2016 and not result.loc["a", "yrkesprogram"]
