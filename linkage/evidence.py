@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from linkage.deterministic import arrow, plain_text
-from linkage.ingest import PSEUDONYM, release_memory
+from linkage.ingest import PSEUDONYM
+from linkage.memory import release_memory
 from linkage.probabilistic import LinkConfig, load_config, run
 from linkage.probabilistic.compare import sorted_codes
 

@@ -25,8 +25,6 @@ where it can.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import dataclasses
 import hashlib
 import hmac
@@ -48,6 +46,7 @@ from codebooks import Codebook
 from linkage.changes import NO_CHANGES, NO_REFERENCE, Changes, as_arrow, to_canonical, to_integers
 from linkage.errors import InputError
 from linkage.io import BATCH_ROWS, TableBatches, require_columns, write_table
+from linkage.memory import release_memory
 from linkage.registers import Register, register
 from pseudonym.keys import MasterKey
 from pseudonym.personnummer import KINDS, REASONS
@@ -117,6 +116,8 @@ class Ingested:
     counts: IngestCounts
     rejects: Path
     duplicate_rows: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, np.int64))
+    #: Every distinct identifier as written in the file (`identifiers=True` only): what the leak guard looks for.
+    identifiers: pa.Array | None = field(repr=False, default=None)
 
     @property
     def name(self) -> str:
@@ -125,13 +126,15 @@ class Ingested:
 
 def ingest_register(name: str, data_dir: Path | str, *, key: MasterKey | bytes, project: str,
                     changes: Changes | None = None, secure_dir: Path | str, columns: Iterable[str] | None = None,
-                    batch_rows: int | None = None, workers: int = 1, progress: Progress | None = None) -> Ingested:
+                    batch_rows: int | None = None, workers: int = 1, identifiers: bool = False,
+                    progress: Progress | None = None) -> Ingested:
     """Ingest register `name` from `data_dir` (see the module docstring); rejects go to `secure_dir`.
 
     `columns` limits the register's own columns kept in the frame (every column is still read, checked and
     compared for duplicates, so which rows are kept never depends on it). The register is read `batch_rows`
     rows at a time; `workers` threads ingest batches side by side (Arrow, numpy and the HMAC release the GIL),
-    the result the same whatever their number.
+    the result the same whatever their number. `identifiers` also keeps every distinct identifier as written
+    (`Ingested.identifiers`, for the leak guard; held in memory only).
     """
     entry = register(name)
     codebook = entry.codebook
@@ -139,15 +142,18 @@ def ingest_register(name: str, data_dir: Path | str, *, key: MasterKey | bytes, 
     secure = _secure_folder(secure_dir)
     if workers < 1:
         raise InputError("workers must be at least 1")
-    context = _Context(entry, codebook, keep, project_key(key, project), changes or NO_CHANGES)
+    context = _Context(entry, codebook, keep, project_key(key, project), changes or NO_CHANGES,
+                       identifiers=identifiers and entry.identifier is not None)
     source = TableBatches(entry.file(data_dir), batch_rows=batch_rows or BATCH_ROWS, dictionary=True)
     seen = _Seen()
     parts: list[_Part] = []
     counts = IngestCounts()
+    written = _Distinct()
 
     def collect(part: _Part) -> None:
         parts.append(part)
         counts.add(part.counts)
+        written.add(part.identifiers)
         if progress is not None:
             progress(name, counts.rows_read)
 
@@ -174,28 +180,11 @@ def ingest_register(name: str, data_dir: Path | str, *, key: MasterKey | bytes, 
     duplicates = [part.duplicates for part in parts]
     ingested = Ingested(entry, context.frame([part.frame for part in parts]),
                         context.evidence_frame([part.evidence for part in parts]), counts, rejects_path,
-                        np.concatenate(duplicates) if duplicates else np.zeros(0, np.int64))
+                        np.concatenate(duplicates) if duplicates else np.zeros(0, np.int64),
+                        written.values() if context.identifiers else None)
     parts.clear()
     release_memory()  # the batches' scratch memory
     return ingested
-
-
-def release_memory() -> None:
-    """Give memory freed by a stage back to the system (Arrow's pool, and C's heap where it is glibc's) so the
-    next stage starts from what is really in use: freed memory kept by one allocator cannot serve the other."""
-    pa.default_memory_pool().release_unused()
-    if _TRIM is not None:
-        _TRIM(0)
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        return None
-
-
-_TRIM = _malloc_trim()
 
 
 # ------------------------------------------------------------------------------------------------ one batch
@@ -207,6 +196,30 @@ class _Part:
     rejects: pa.Table
     counts: IngestCounts
     duplicates: np.ndarray
+    identifiers: pa.Array | None = None  # the batch's distinct identifiers as written, when asked for
+
+
+class _Distinct:
+    """Distinct text values gathered batch by batch, made distinct again whenever many have piled up."""
+
+    def __init__(self) -> None:
+        self.parts: list[pa.Array] = []
+        self.size = 0
+
+    def add(self, values: pa.Array | None) -> None:
+        if values is None:
+            return
+        self.parts.append(values)
+        self.size += len(values)
+        if self.size > _DISTINCT_PILE:
+            self.parts = [self.values()]
+            self.size = len(self.parts[0])
+
+    def values(self) -> pa.Array:
+        return pc.unique(pa.chunked_array(self.parts, pa.string())) if self.parts else pa.array([], pa.string())
+
+
+_DISTINCT_PILE = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -226,8 +239,10 @@ class _Context:
     """What every batch of one register needs: catalogue entry, codebook, columns kept, key, changes, and the
     register's pseudonyms so far."""
 
-    def __init__(self, entry: Register, codebook: Codebook, keep: list[str], key: bytes, changes: Changes):
+    def __init__(self, entry: Register, codebook: Codebook, keep: list[str], key: bytes, changes: Changes, *,
+                 identifiers: bool = False):
         self.entry, self.codebook, self.keep, self.key, self.changes = entry, codebook, keep, key, changes
+        self.identifiers = identifiers
         self.pseudonyms = Pseudonyms(key)
         #: The columns needed typed: those kept and those linkage reads (never the identifier itself).
         self.typed = {*keep, *entry.linkage_columns} - {entry.identifier}
@@ -261,6 +276,8 @@ class _Context:
             frame = self._columns(typed, rows, usable)
             return _Part(frame, _empty_evidence(), rejects, counts, duplicates)
         part = self._identify(raw[self.entry.identifier], typed, rows, usable)
+        if self.identifiers:
+            part.identifiers = _distinct_text(raw[self.entry.identifier])
         part.counts.add(counts)
         part.rejects = pa.concat_tables([rejects, part.rejects])
         part.duplicates = duplicates
@@ -804,6 +821,12 @@ def _text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
     return column if pa.types.is_string(column.type) else column.cast(pa.string())
+
+
+def _distinct_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column's distinct values as text (a dictionary-encoded one's dictionary: the values its file held)."""
+    column = _single(column)
+    return pc.unique(_text(column.dictionary if pa.types.is_dictionary(column.type) else column))
 
 
 def _dates(days: np.ndarray) -> pa.Array:

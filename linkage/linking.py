@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from linkage.changes import load_changes
 from linkage.deterministic import (
@@ -35,8 +38,8 @@ from linkage.ingest import (
     IngestCounts,
     Ingested,
     ingest_register,
-    release_memory,
 )
+from linkage.memory import release_memory
 from linkage.registers import REGISTERS
 from linkage.registers import registers as catalogue
 from pseudonym.keys import MasterKey
@@ -60,6 +63,9 @@ class LinkedWorld:
     changes: int
     #: Wall seconds per stage: `ingest <register>`, `deterministic`, `probabilistic`.
     seconds: dict[str, float] = field(default_factory=dict)
+    #: Every distinct identifier as written in the registers read (`identifiers=True` only): the leak guard's
+    #: list. Held in memory, never written.
+    identifiers: pa.Array | None = field(default=None, repr=False)
 
     @property
     def report(self) -> pd.DataFrame:
@@ -99,13 +105,15 @@ class LinkedWorld:
 
 def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, secure_dir: Path | str,
                registers: Iterable[str] | None = None, columns: dict[str, list[str]] | None = None,
-               probabilistic: bool = True, workers: int = 1, progress: Progress | None = None) -> LinkedWorld:
+               probabilistic: bool = True, workers: int = 1, identifiers: bool = False,
+               progress: Progress | None = None) -> LinkedWorld:
     """Ingest the population (spine), residence, personnummer changes and the event registers of `data_dir`
     (all in the catalogue, or `registers`), link them deterministically on the pseudonym and, unless
     `probabilistic` is False, link the records without a usable identifier by their evidence.
 
     `columns` limits the columns kept per register and `workers` ingests batches side by side (see
-    `ingest_register`); rejects go to `secure_dir`.
+    `ingest_register`); rejects go to `secure_dir`. `identifiers` also gathers every identifier as written
+    (`LinkedWorld.identifiers`).
     """
     names = list(registers) if registers is not None else [n for n, r in REGISTERS.items()
                                                              if r.role in ("events", "units")]
@@ -116,14 +124,18 @@ def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, se
     seconds: dict[str, float] = {}
     tick()
     changes = load_changes(data_dir)
-    ingested: dict[str, Ingested] = {}
-    for name in ["population", "residence", *[r.name for r in catalogue(names)]]:
-        tick()
+
+    def ingest(name: str) -> Ingested:
         start = time.perf_counter()
-        ingested[name] = ingest_register(name, data_dir, key=key, project=project,
-                                         changes=None if name == "population" else changes,
-                                         secure_dir=secure_dir, columns=columns.get(name), workers=workers)
+        ingested = ingest_register(name, data_dir, key=key, project=project,
+                                   changes=None if name == "population" else changes,
+                                   secure_dir=secure_dir, columns=columns.get(name), workers=workers,
+                                   identifiers=identifiers)
         seconds[f"ingest {name}"] = time.perf_counter() - start
+        return ingested
+
+    ingested = _side_by_side(ingest, ["population", "residence", *[r.name for r in catalogue(names)]], tick,
+                             at_once=min(workers, REGISTERS_AT_ONCE))
     tick()
     start = time.perf_counter()
     persons = spine(ingested["population"])
@@ -144,7 +156,36 @@ def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, se
                        counts={name: ing.counts for name, ing in ingested.items()},
                        rejects={name: ing.rejects for name, ing in ingested.items()},
                        duplicate_rows={name: ing.duplicate_rows for name, ing in ingested.items()},
-                       evidence_links=found, changes=len(changes), seconds=seconds)
+                       evidence_links=found, changes=len(changes), seconds=seconds,
+                       identifiers=_written(ingested) if identifiers else None)
+
+
+#: Registers ingested side by side at most: one register's serial steps (reading, assembling its frame) overlap
+#: the next one's batches, so the cores stay busy; more would only add memory.
+REGISTERS_AT_ONCE = 2
+
+
+def _side_by_side(ingest: Callable[[str], Ingested], names: list[str], tick: Callable[[], None],
+                  at_once: int) -> dict[str, Ingested]:
+    """`ingest` of every register in `names`, `at_once` of them running at a time, in the order of `names` (each
+    register's result is its own, whatever the order they finish in); `tick` as each one is waited for."""
+    ingested: dict[str, Ingested] = {}
+    with ThreadPoolExecutor(max_workers=max(at_once, 1), thread_name_prefix="reglink-register") as pool:
+        running = {name: pool.submit(ingest, name) for name in names}
+        try:
+            for name in names:
+                tick()
+                ingested[name] = running[name].result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # the first error is the run's: the registers not started never are
+            raise
+    return ingested
+
+
+def _written(ingested: dict[str, Ingested]) -> pa.Array:
+    """The distinct identifiers as written, over every register."""
+    parts = [ing.identifiers for ing in ingested.values() if ing.identifiers is not None]
+    return pc.unique(pa.chunked_array(parts, pa.string())) if parts else pa.array([], pa.string())
 
 
 def _evidence(ingested: dict[str, Ingested], frames: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from codebooks import Codebook, Text, attach_codebook, render, write_labelled
 from linkage import exclusion
@@ -33,12 +32,12 @@ from linkage.extract.derive import (
     register_columns,
 )
 from linkage.extract.disclosure import DisclosureReport, check_k
-from linkage.extract.leakguard import assert_no_identifiers
+from linkage.extract.leakguard import KnownIdentifiers, assert_no_identifiers
 from linkage.extract.manifest import MANIFEST, build_manifest, write_manifest
 from linkage.extract.minimise import minimise
 from linkage.extract.request import Request, load_request
 from linkage.io import read_table, write_parquet, write_table
-from linkage.ingest import release_memory
+from linkage.memory import release_memory
 from linkage.linking import LinkedWorld, link_world
 from linkage.locking import target_lock
 from linkage.quality import quality_report
@@ -92,9 +91,10 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
         say(0)
         linked = link_world(data_dir, key=master, project=request.project, secure_dir=secure_dir,
                             registers=needed_registers(request), columns=register_columns(request),
-                            workers=workers,
+                            workers=workers, identifiers=True,
                             progress=progress and (lambda done, total, step: progress(f"linking: {step}", done, total)))
         withheld = _withhold(linked, withhold) if withhold else {"persons": 0, "records": 0}
+        known = KnownIdentifiers(linked.identifiers)  # what the leak guard looks for, compact
         seconds["link"] = _lap(clock)
         say(1)
         clock = time.perf_counter()
@@ -129,7 +129,7 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
                 say(4)
                 clock = time.perf_counter()
                 # Before the manifest: its byte counts are numbers the shape check could take for an identifier.
-                assert_no_identifiers(folder, input_identifiers(data_dir, ["population", *needed_registers(request)]))
+                assert_no_identifiers(folder, known)
                 seconds["leak guard"] = _lap(clock)
                 say(5)
                 manifest = build_manifest(folder, project=request.project, request=request.to_dict(),
@@ -167,18 +167,6 @@ def _withhold(linked: LinkedWorld, pseudonyms: frozenset[str]) -> dict[str, int]
             linked.registers[name], removed = exclusion.withhold(frame, pseudonyms)
             records += removed
     return {"persons": persons, "records": persons + records}
-
-
-def input_identifiers(data_dir: Path | str, names: list[str]) -> pa.Array:
-    """Every distinct identifier as written in the input registers `names` (for the leak guard)."""
-    found = []
-    for name in dict.fromkeys(names):
-        entry = register(name)
-        if entry.identifier is None:
-            continue
-        column = read_table(entry.file(data_dir), columns=[entry.identifier]).table[entry.identifier]
-        found.append(pc.unique(column.cast(pa.string())))
-    return pc.unique(pa.chunked_array(found, type=pa.string())) if found else pa.array([], pa.string())
 
 
 def _write_data(folder: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook], request: Request) -> None:
@@ -242,4 +230,4 @@ def _stages(progress: Progress | None) -> Callable[[int], None]:
     return say
 
 
-__all__ = ["ExtractResult", "build_extract", "input_identifiers"]
+__all__ = ["ExtractResult", "build_extract"]

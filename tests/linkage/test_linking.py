@@ -1,0 +1,46 @@
+"""`link_world` on the small synthetic world: registers ingested side by side give the world of one at a time, and
+the identifiers it gathers for the leak guard are every identifier the input files hold."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from conftest import PROJECT
+
+from linkage.io import read_table
+from linkage.linking import link_world
+from linkage.registers import REGISTERS
+
+
+@pytest.fixture(scope="module")
+def side_by_side(small_world, master_key, tmp_path_factory):
+    return link_world(small_world, key=master_key, project=PROJECT, secure_dir=tmp_path_factory.mktemp("secure2"),
+                      workers=2, identifiers=True)
+
+
+def test_registers_side_by_side_give_the_world_of_one_at_a_time(linked_world, side_by_side):
+    assert list(side_by_side.registers) == list(linked_world.registers)
+    pd.testing.assert_frame_equal(side_by_side.persons, linked_world.persons)
+    pd.testing.assert_frame_equal(side_by_side.residence, linked_world.residence)
+    for name, frame in linked_world.registers.items():
+        pd.testing.assert_frame_equal(side_by_side.registers[name], frame, obj=name)
+        assert side_by_side.counts[name] == linked_world.counts[name]
+    pd.testing.assert_frame_equal(side_by_side.evidence_links.entities, linked_world.evidence_links.entities)
+    pd.testing.assert_frame_equal(side_by_side.report, linked_world.report)
+
+
+def test_the_identifiers_gathered_are_every_identifier_written_in_the_inputs(small_world, linked_world,
+                                                                            side_by_side):
+    assert linked_world.identifiers is None  # only when asked for
+    written = set()
+    for name in ["population", "residence", *linked_world.registers]:
+        entry = REGISTERS[name]
+        if entry.identifier is not None:
+            column = read_table(entry.file(small_world), columns=[entry.identifier]).table[entry.identifier]
+            written |= set(pc.unique(column.cast(pa.string())).to_pylist())
+    gathered = side_by_side.identifiers.to_pylist()
+    assert len(gathered) == len(set(gathered))
+    assert set(gathered) == written - {None}
+    assert len(written) > 5_000  # 2,500 children, their parents, numbers written several ways
