@@ -336,11 +336,25 @@ def _reference_arrays(reference_date, values, n: int):
         reference_date = reference_date.to_numpy()
     elif not isinstance(reference_date, np.ndarray):
         reference_date = list(reference_date)
+    if isinstance(reference_date, np.ndarray) and reference_date.dtype.kind == "M":  # dates already: numpy alone
+        return _year_month_day(reference_date, n)
     dates = pd.to_datetime(pd.Series(reference_date))
     if len(dates) != n:
         raise ValueError(f"reference_date has {len(dates)} dates for {n} values")
     dates = dates.fillna(pd.Timestamp(date.today()))
     return (dates.dt.year.to_numpy(np.int32), dates.dt.month.to_numpy(np.int32), dates.dt.day.to_numpy(np.int32))
+
+
+def _year_month_day(days: np.ndarray, n: int):
+    """Year, month and day of datetime64 values (today where NaT) as int32 arrays."""
+    if len(days) != n:
+        raise ValueError(f"reference_date has {len(days)} dates for {n} values")
+    days = days.astype("datetime64[D]")
+    days = np.where(np.isnat(days), np.datetime64(date.today(), "D"), days)
+    months = days.astype("datetime64[M]")
+    return ((days.astype("datetime64[Y]").astype(np.int64) + 1970).astype(np.int32),
+            (months.astype(np.int64) % 12 + 1).astype(np.int32),
+            ((days - months.astype("datetime64[D]")).astype(np.int64) + 1).astype(np.int32))
 
 
 def _index_of(values) -> pd.Index | None:

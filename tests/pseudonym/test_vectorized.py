@@ -162,6 +162,19 @@ def test_rows_equal_the_scalar_functions_with_per_row_reference_dates(rows):
     pd.testing.assert_frame_equal(got, scalar_frame(values, refs))
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(cases(), min_size=1, max_size=40), st.sampled_from(["D", "s", "ns"]))
+def test_per_row_reference_dates_as_numpy_datetimes_read_as_dates(rows, unit):
+    """Ingest hands reference dates over as datetime64 arrays (NaT where a record has none: today)."""
+    values = [v for v, _ in rows]
+    refs = [r if i % 4 else None for i, (_, r) in enumerate(rows)]
+    days = np.array([np.datetime64("NaT") if r is None else np.datetime64(r, "D") for r in refs]).astype(f"M8[{unit}]")
+    got = parse_arrays(values, reference_date=days)
+    expected = parse_arrays(values, reference_date=pd.Series(refs, dtype=object))
+    for name in ("kind", "canonical", "birth_date", "sex", "reason"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name), err_msg=name)
+
+
 @settings(deadline=None)
 @given(st.lists(cases(), max_size=40), st.one_of(st.none(), st.dates(date(1950, 1, 1), date(2090, 12, 31))))
 def test_rows_equal_the_scalar_functions_with_one_reference_date(rows, ref):
