@@ -136,8 +136,14 @@ def to_integers(canonical: np.ndarray) -> np.ndarray:
 
 
 def to_canonical(numbers: np.ndarray) -> np.ndarray:
-    """int64 numbers as S12 canonical text."""
-    return np.char.zfill(np.asarray(numbers, dtype=np.int64).astype("S12"), 12)
+    """int64 numbers (0 ≤ n < 10^12) as S12 canonical text, zero-padded: twelve digits by arithmetic (text
+    formatting goes one number at a time)."""
+    numbers = np.asarray(numbers, dtype=np.int64).reshape(-1)
+    digits = (numbers[:, None] // _POWERS_OF_TEN) % 10 + ord("0")
+    return np.ascontiguousarray(digits.astype(np.uint8)).view("S12").reshape(-1)
+
+
+_POWERS_OF_TEN = 10 ** np.arange(11, -1, -1, dtype=np.int64)
 
 
 def as_arrow(canonical: np.ndarray) -> pa.Array:

@@ -127,14 +127,15 @@ class Ingested:
 def ingest_register(name: str, data_dir: Path | str, *, key: MasterKey | bytes, project: str,
                     changes: Changes | None = None, secure_dir: Path | str, columns: Iterable[str] | None = None,
                     batch_rows: int | None = None, workers: int = 1, identifiers: bool = False,
-                    progress: Progress | None = None) -> Ingested:
+                    digests: Digests | None = None, progress: Progress | None = None) -> Ingested:
     """Ingest register `name` from `data_dir` (see the module docstring); rejects go to `secure_dir`.
 
     `columns` limits the register's own columns kept in the frame (every column is still read, checked and
     compared for duplicates, so which rows are kept never depends on it). The register is read `batch_rows`
     rows at a time; `workers` threads ingest batches side by side (Arrow, numpy and the HMAC release the GIL),
     the result the same whatever their number. `identifiers` also keeps every distinct identifier as written
-    (`Ingested.identifiers`, for the leak guard; held in memory only).
+    (`Ingested.identifiers`, for the leak guard; held in memory only). `digests` shares pseudonyms already
+    computed with other registers (`Digests` of the same key and project).
     """
     entry = register(name)
     codebook = entry.codebook
@@ -142,7 +143,10 @@ def ingest_register(name: str, data_dir: Path | str, *, key: MasterKey | bytes, 
     secure = _secure_folder(secure_dir)
     if workers < 1:
         raise InputError("workers must be at least 1")
-    context = _Context(entry, codebook, keep, project_key(key, project), changes or NO_CHANGES,
+    digests = digests or Digests(project_key(key, project))
+    if digests.key != project_key(key, project):
+        raise ValueError("digests made under another key or project: a bug")
+    context = _Context(entry, codebook, keep, digests, changes or NO_CHANGES,
                        identifiers=identifiers and entry.identifier is not None)
     source = TableBatches(entry.file(data_dir), batch_rows=batch_rows or BATCH_ROWS, dictionary=True)
     seen = _Seen()
@@ -239,11 +243,11 @@ class _Context:
     """What every batch of one register needs: catalogue entry, codebook, columns kept, key, changes, and the
     register's pseudonyms so far."""
 
-    def __init__(self, entry: Register, codebook: Codebook, keep: list[str], key: bytes, changes: Changes, *,
-                 identifiers: bool = False):
-        self.entry, self.codebook, self.keep, self.key, self.changes = entry, codebook, keep, key, changes
+    def __init__(self, entry: Register, codebook: Codebook, keep: list[str], digests: Digests, changes: Changes,
+                 *, identifiers: bool = False):
+        self.entry, self.codebook, self.keep, self.key, self.changes = entry, codebook, keep, digests.key, changes
         self.identifiers = identifiers
-        self.pseudonyms = Pseudonyms(key)
+        self.pseudonyms = Pseudonyms(digests)
         #: The columns needed typed: those kept and those linkage reads (never the identifier itself).
         self.typed = {*keep, *entry.linkage_columns} - {entry.identifier}
 
@@ -360,6 +364,47 @@ class _Context:
         return frame[list(EVIDENCE_COLUMNS)]
 
 
+class Digests:
+    """Pseudonyms (hex digits of the HMAC) of current numbers under one project key, each computed once however
+    many registers carry the number: the registers of one world share one (a million children are in most of
+    them). Safe to share between threads."""
+
+    def __init__(self, key: bytes):
+        self.key = key
+        self._lock = threading.Lock()
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (numbers sorted, their hex digits (n × 32))
+
+    def of(self, numbers: np.ndarray) -> np.ndarray:
+        """Hex digits of each of these distinct numbers, one row of 32 per number ((n × 32) uint8)."""
+        out = np.empty((len(numbers), HEX_DIGITS), dtype=np.uint8)
+        missing = np.ones(len(numbers), dtype=bool)
+        with self._lock:
+            runs = list(self._runs)
+        for run_numbers, run_digits in runs:
+            at = np.minimum(np.searchsorted(run_numbers, numbers), max(len(run_numbers) - 1, 0))
+            hit = missing & (run_numbers[at] == numbers) if len(run_numbers) else np.zeros(len(numbers), bool)
+            out[hit] = run_digits[at[hit]]
+            missing &= ~hit
+        if missing.any():
+            new = numbers[missing]
+            digits = hex_digests(self.key, to_canonical(new)).reshape(-1, HEX_DIGITS)
+            out[missing] = digits
+            order = np.argsort(new)
+            with self._lock:
+                self._runs.append((new[order], digits[order]))
+                if len(self._runs) > _MAX_DIGEST_RUNS:
+                    self._runs = [self._merged(self._runs)]
+        return out
+
+    @staticmethod
+    def _merged(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        numbers, first = np.unique(np.concatenate([n for n, _ in runs]), return_index=True)
+        return numbers, np.concatenate([d for _, d in runs])[first]
+
+
+_MAX_DIGEST_RUNS = 8
+
+
 class Pseudonyms:
     """A register's distinct current numbers, each pseudonymised (HMAC) once, however many rows carry it.
 
@@ -368,8 +413,8 @@ class Pseudonyms:
     order. 20 million dispensings carry about a million numbers: one HMAC each, not one per row.
     """
 
-    def __init__(self, key: bytes):
-        self.key = key
+    def __init__(self, digests: Digests):
+        self.key, self._digests_of = digests.key, digests
         self._lock = threading.Lock()
         self._sorted = np.zeros(0, np.int64)  # the numbers met so far, sorted
         self._sorted_codes = np.zeros(0, np.int32)  # their codes
@@ -393,7 +438,7 @@ class Pseudonyms:
             self._sorted = np.insert(self._sorted, at[fresh], new)
             self._sorted_codes = np.insert(self._sorted_codes, at[fresh], found[fresh])
         if len(new):  # outside the lock: another batch may look up meanwhile
-            digests = hex_digests(self.key, to_canonical(new))
+            digests = self._digests_of.of(new).reshape(-1)
             with self._lock:
                 self._digests.append((first, digests))
         return found[inverse.reshape(-1)]
@@ -860,4 +905,4 @@ def _empty_evidence() -> pa.Table:
                      "neighbours": pa.array([], pa.string())})
 
 
-__all__ = ["BATCH_ROWS", "EVIDENCE_COLUMNS", "IngestCounts", "Ingested", "ingest_register"]
+__all__ = ["BATCH_ROWS", "EVIDENCE_COLUMNS", "Digests", "IngestCounts", "Ingested", "ingest_register"]

@@ -35,6 +35,7 @@ from linkage.evidence import EvidenceLinks, link_evidence
 from linkage.ingest import (
     PSEUDONYM,
     ROW,
+    Digests,
     IngestCounts,
     Ingested,
     ingest_register,
@@ -43,6 +44,7 @@ from linkage.memory import release_memory
 from linkage.registers import REGISTERS
 from linkage.registers import registers as catalogue
 from pseudonym.keys import MasterKey
+from pseudonym.pseudonyms import project_key
 
 Progress = Callable[[int, int, str], None]
 
@@ -61,7 +63,8 @@ class LinkedWorld:
     duplicate_rows: dict[str, np.ndarray]
     evidence_links: EvidenceLinks
     changes: int
-    #: Wall seconds per stage: `ingest <register>`, `deterministic`, `probabilistic`.
+    #: Wall seconds per stage: `ingest` (all registers), `ingest <register>` (they overlap), `deterministic`,
+    #: `probabilistic`.
     seconds: dict[str, float] = field(default_factory=dict)
     #: Every distinct identifier as written in the registers read (`identifiers=True` only): the leak guard's
     #: list. Held in memory, never written.
@@ -125,17 +128,21 @@ def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, se
     tick()
     changes = load_changes(data_dir)
 
+    digests = Digests(project_key(key, project))  # each number's pseudonym once, for every register
+
     def ingest(name: str) -> Ingested:
         start = time.perf_counter()
         ingested = ingest_register(name, data_dir, key=key, project=project,
                                    changes=None if name == "population" else changes,
                                    secure_dir=secure_dir, columns=columns.get(name), workers=workers,
-                                   identifiers=identifiers)
+                                   identifiers=identifiers, digests=digests)
         seconds[f"ingest {name}"] = time.perf_counter() - start
         return ingested
 
+    start = time.perf_counter()
     ingested = _side_by_side(ingest, ["population", "residence", *[r.name for r in catalogue(names)]], tick,
                              at_once=min(workers, REGISTERS_AT_ONCE))
+    seconds["ingest"] = time.perf_counter() - start
     tick()
     start = time.perf_counter()
     persons = spine(ingested["population"])

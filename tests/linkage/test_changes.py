@@ -94,3 +94,11 @@ def test_a_damaged_change_file_is_an_error_naming_row_and_column(tmp_path):
                     encoding="utf-8")
     with pytest.raises(InputError, match="cycle .rows 1, 2 of the change file"):
         load_changes(tmp_path)
+
+
+@given(st.lists(st.integers(0, 10**12 - 1), max_size=50))
+def test_canonical_text_is_the_number_in_twelve_digits_and_back(numbers):
+    canonical = to_canonical(np.array(numbers, dtype=np.int64))
+    assert canonical.dtype == np.dtype("S12")
+    assert [c.decode() for c in canonical] == [f"{n:012d}" for n in numbers]
+    assert list(to_integers(canonical)) == numbers

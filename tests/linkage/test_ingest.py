@@ -12,13 +12,15 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from linkage.changes import load_changes
+from concurrent.futures import ThreadPoolExecutor
+
+from linkage.changes import load_changes, to_canonical
 from linkage.errors import InputError
-from linkage.ingest import EVIDENCE_COLUMNS, ingest_register
+from linkage.ingest import EVIDENCE_COLUMNS, Digests, ingest_register
 from linkage.io import read_table
 from linkage.registers import REGISTERS
 from pseudonym.luhn import check_digit
-from pseudonym.pseudonyms import pseudonymise_many
+from pseudonym.pseudonyms import HEX_DIGITS, hex_digests, pseudonymise_many
 
 PERSON_REGISTERS = [name for name, r in REGISTERS.items() if r.identifier is not None]
 MEASURE_HEADER = "redovisningsar;kommun;personnr;insats_nr;lagrum;beslutsdatum;startdatum;slutdatum;avslutsorsak"
@@ -311,3 +313,16 @@ def test_repeats_are_found_across_many_batches_however_far_apart():
         found.append(seen.repeats(_Seen.hashed(batch)))
     assert np.concatenate(found).tolist() == rows.duplicated(keep="first").tolist()
     assert len(seen.runs) <= 64 and seen.count == (~rows.duplicated()).sum()
+
+
+def test_digests_shared_by_threads_are_each_numbers_own_hmac():
+    """Registers share one Digests: overlapping lookups from threads, runs merged as they pile up, and every number
+    still gets its own pseudonym."""
+    key = bytes(range(32))
+    rng = np.random.default_rng(3)
+    batches = [np.unique(rng.integers(190001010000, 190001019999, 400)) for _ in range(40)]  # > 8 runs: merged
+    digests = Digests(key)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(digests.of, batches))
+    for numbers, found in zip(batches, results, strict=True):
+        assert (found == hex_digests(key, to_canonical(numbers)).reshape(-1, HEX_DIGITS)).all()
