@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 import pyreadstat
 
 from linkage.errors import ReglinkError
-from linkage.extract.stata import read_values
+from linkage.extract.stata import StataValues, read_values
 from pseudonym.luhn import check_digit
 
 PERSONNUMMER = "personnummer-shaped number"
@@ -171,27 +171,38 @@ def _blobs(path: Path, rel: str) -> Iterator[tuple[str, bytes, int | None]]:
     yield "file name", rel.encode("utf-8"), None
     with open(path, "rb") as handle:
         magic = handle.read(4)
-    binary = magic == _PARQUET_MAGIC or path.suffix.lower() == ".dta"
-    for chunk, lines_before in _chunks(path):
-        yield ("raw bytes", chunk, None) if binary else ("text", chunk, lines_before)
+    stata = path.suffix.lower() == ".dta"
+    values = _stata_values(path) if stata else None
+    # A Stata file's records are scanned as the values they hold (below), the rest of it as raw bytes.
+    skip = (values.start, values.end) if values is not None else None
+    for chunk, lines_before in _chunks(path, skip):
+        yield ("raw bytes", chunk, None) if magic == _PARQUET_MAGIC or stata else ("text", chunk, lines_before)
     if magic == _PARQUET_MAGIC:
         yield from _parquet_blobs(path)
-    elif path.suffix.lower() == ".dta":
-        yield from _stata_blobs(path)
+    elif stata:
+        yield from _stata_blobs(path, values)
 
 
-def _chunks(path: Path) -> Iterator[tuple[bytes, int]]:
-    """A file's bytes in pieces of about _CHUNK_BYTES (so memory stays bounded), with the lines before each."""
-    lines, rest = 0, b""
+def _chunks(path: Path, skip: tuple[int, int] | None = None) -> Iterator[tuple[bytes, int]]:
+    """A file's bytes in pieces of about _CHUNK_BYTES (so memory stays bounded), with the lines before each;
+    bytes [skip) are left out, and the bytes either side of them never meet in one piece."""
+    size = path.stat().st_size
+    spans = [(0, size)] if skip is None else [(0, skip[0]), (skip[1], size)]
+    lines = 0
     with open(path, "rb") as handle:
-        while block := handle.read(_CHUNK_BYTES):
-            data = rest + block
-            cut = _safe_cut(data)
-            piece, rest = data[:cut], data[cut:]
-            yield piece, lines
-            lines += piece.count(b"\n")
-    if rest:
-        yield rest, lines
+        for begin, end in spans:
+            handle.seek(begin)
+            left, rest = end - begin, b""
+            while left > 0 and (block := handle.read(min(_CHUNK_BYTES, left))):
+                left -= len(block)
+                data = rest + block
+                cut = _safe_cut(data)
+                piece, rest = data[:cut], data[cut:]
+                yield piece, lines
+                lines += piece.count(b"\n")
+            if rest:
+                yield rest, lines
+                lines += rest.count(b"\n")
 
 
 def _safe_cut(data: bytes) -> int:
@@ -218,18 +229,28 @@ def _parquet_blobs(path: Path) -> Iterator[tuple[str, bytes, None]]:
         yield from _column_blobs(table)
 
 
-def _stata_blobs(path: Path) -> Iterator[tuple[str, bytes, None]]:
+def _stata_values(path: Path) -> StataValues | None:
+    try:
+        return read_values(path)
+    except (OSError, ValueError):  # not a .dta this reads: pyreadstat's turn, below
+        return None
+
+
+def _stata_blobs(path: Path, values: StataValues | None) -> Iterator[tuple[str, bytes, None]]:
     """The labels (names, value labels, notes) and every value of a .dta file: values from its data section
     (`linkage.extract.stata`), or through pyreadstat where that cannot read the file."""
     try:
-        values = read_values(path)
         frame, meta = pyreadstat.read_dta(str(path), metadataonly=values is not None)
-    except (pyreadstat.PyreadstatError, pyreadstat.ReadstatError, OSError, ValueError):  # raw bytes scanned: all
-        return
-    labels = [meta.file_label, *meta.column_labels, *map(str, meta.variable_value_labels.values()),
-              *map(str, meta.value_labels.values()), *(meta.notes or [])]
-    yield "Stata labels", "\n".join(str(label) for label in labels if label).encode("utf-8"), None
-    yield from _column_blobs(values if values is not None else pa.Table.from_pandas(frame, preserve_index=False))
+    except (pyreadstat.PyreadstatError, pyreadstat.ReadstatError, OSError):  # raw bytes scanned (and values, if read)
+        frame = meta = None
+    if meta is not None:
+        labels = [meta.file_label, *meta.column_labels, *map(str, meta.variable_value_labels.values()),
+                  *map(str, meta.value_labels.values()), *(meta.notes or [])]
+        yield "Stata labels", "\n".join(str(label) for label in labels if label).encode("utf-8"), None
+    if values is not None:
+        yield from _column_blobs(values.table)
+    elif frame is not None:
+        yield from _column_blobs(pa.Table.from_pandas(frame, preserve_index=False))
 
 
 def _column_blobs(table: pa.Table) -> Iterator[tuple[str, bytes, None]]:

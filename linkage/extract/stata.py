@@ -10,6 +10,7 @@ columns) are left to a general reader: `read_values` returns None for them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +25,18 @@ _RELEASES = {b"117": (2, 4, 33), b"118": (2, 8, 129), b"119": (4, 8, 129)}
 _DATA, _TYPES, _NAMES = 9, 2, 3  # entries of the map
 
 
-def read_values(path: Path | str) -> pa.Table | None:
-    """Every column of a .dta file as Arrow (numbers with missing codes as null, strings as binary); None if this
-    is not a release 117–119 file without strL columns."""
+@dataclass(frozen=True)
+class StataValues:
+    """The columns of a .dta file and where its data section's records lie in the file (bytes [start, end))."""
+
+    table: pa.Table
+    start: int
+    end: int
+
+
+def read_values(path: Path | str) -> StataValues | None:
+    """Every column of a .dta file as Arrow (numbers with missing codes as null, strings as binary) and the byte
+    range of the records; None if this is not a release 117–119 file without strL columns."""
     data = np.memmap(path, dtype=np.uint8, mode="r")
     head = bytes(data[:256])
     release = _between(head, b"<release>", b"</release>")
@@ -54,7 +64,8 @@ def read_values(path: Path | str) -> pa.Table | None:
             bytes(data[start + n * record.itemsize: start + n * record.itemsize + 7]) != b"</data>":
         return None
     rows = np.frombuffer(data, dtype=record, count=n, offset=start)
-    return pa.table({f"v{i}": _column(rows[f"v{i}"], t) for i, t in enumerate(types)}).rename_columns(names)
+    table = pa.table({f"v{i}": _column(rows[f"v{i}"], t) for i, t in enumerate(types)}).rename_columns(names)
+    return StataValues(table, start, start + n * record.itemsize)
 
 
 def _column(values: np.ndarray, kind: int) -> pa.Array:
@@ -83,4 +94,4 @@ def _section(data: np.ndarray, offset: int, tag: bytes, size: int) -> bytes:
     return bytes(data[start: start + size]) if bytes(data[offset:start]) == tag else b""
 
 
-__all__ = ["read_values"]
+__all__ = ["StataValues", "read_values"]

@@ -32,8 +32,11 @@ def test_values_and_missing_codes_read_as_pyreadstat_reads_them(tmp_path, versio
     path = tmp_path / "every.dta"
     every_kind(path, version)
     expected, _ = pyreadstat.read_dta(str(path))
-    table = read_values(path)
-    assert table is not None and table.column_names == list(expected.columns)
+    values = read_values(path)
+    assert values is not None and values.table.column_names == list(expected.columns)
+    assert path.read_bytes()[values.start - 6:values.start] == b"<data>"
+    assert path.read_bytes()[values.end:values.end + 7] == b"</data>"
+    table = values.table
     ours = table.to_pandas()
     for name in expected.columns:
         values = ours[name].map(lambda v: v.decode("utf-8")) if name == "namn" else ours[name]
@@ -45,7 +48,7 @@ def test_values_and_missing_codes_read_as_pyreadstat_reads_them(tmp_path, versio
 def test_a_million_rows_are_all_read(tmp_path):
     path = tmp_path / "big.dta"
     pyreadstat.write_dta(pd.DataFrame({"a": np.arange(1_000_000, dtype=float), "b": ["k"] * 1_000_000}), str(path))
-    table = read_values(path)
+    table = read_values(path).table
     assert table.num_rows == 1_000_000 and table["a"][999_999].as_py() == 999_999.0
 
 
@@ -73,3 +76,12 @@ def test_a_number_glued_to_the_next_field_is_found_in_the_values(tmp_path):
     assert PERSON.encode() + b"AAAA" in path.read_bytes()
     hits = scan_folder(tmp_path)
     assert [(hit.where, hit.kind) for hit in hits] == [("column 'id'", PERSONNUMMER)]
+
+
+def test_the_records_are_scanned_as_values_and_the_rest_of_the_file_as_bytes(tmp_path):
+    """The data section is skipped by the raw scan (its values are scanned instead); a number in the file label,
+    outside it, is still found in the raw bytes."""
+    path = tmp_path / "labelled.dta"
+    pyreadstat.write_dta(pd.DataFrame({"id": [PERSON], "n": [1.0]}), str(path), file_label=f"x {PERSON} y")
+    hits = {(hit.where, hit.kind, hit.count) for hit in scan_folder(tmp_path)}
+    assert hits == {("raw bytes", PERSONNUMMER, 1), ("Stata labels", PERSONNUMMER, 1), ("column 'id'", PERSONNUMMER, 1)}
