@@ -143,8 +143,9 @@ def ingest_register(name: str, data_dir: Path | str, *, key: MasterKey | bytes, 
     secure = _secure_folder(secure_dir)
     if workers < 1:
         raise InputError("workers must be at least 1")
-    digests = digests or Digests(project_key(key, project))
-    if digests.key != project_key(key, project):
+    own_key = project_key(key, project)
+    digests = digests or Digests(own_key)
+    if digests.key != own_key:
         raise ValueError("digests made under another key or project: a bug")
     context = _Context(entry, codebook, keep, digests, changes or NO_CHANGES,
                        identifiers=identifiers and entry.identifier is not None)
@@ -220,7 +221,12 @@ class _Distinct:
             self.size = len(self.parts[0])
 
     def values(self) -> pa.Array:
-        return pc.unique(pa.chunked_array(self.parts, pa.string())) if self.parts else pa.array([], pa.string())
+        return distinct_union(self.parts)
+
+
+def distinct_union(parts: list[pa.Array]) -> pa.Array:
+    """The distinct values of several text arrays, as one."""
+    return pc.unique(pa.chunked_array(parts, pa.string())) if parts else pa.array([], pa.string())
 
 
 _DISTINCT_PILE = 1 << 22
@@ -380,9 +386,9 @@ class Digests:
         missing = np.ones(len(numbers), dtype=bool)
         with self._lock:
             runs = list(self._runs)
-        for run_numbers, run_digits in runs:
-            at = np.minimum(np.searchsorted(run_numbers, numbers), max(len(run_numbers) - 1, 0))
-            hit = missing & (run_numbers[at] == numbers) if len(run_numbers) else np.zeros(len(numbers), bool)
+        for run_numbers, run_digits in runs:  # never empty
+            at = np.minimum(np.searchsorted(run_numbers, numbers), len(run_numbers) - 1)
+            hit = missing & (run_numbers[at] == numbers)
             out[hit] = run_digits[at[hit]]
             missing &= ~hit
         if missing.any():
@@ -905,4 +911,5 @@ def _empty_evidence() -> pa.Table:
                      "neighbours": pa.array([], pa.string())})
 
 
-__all__ = ["BATCH_ROWS", "EVIDENCE_COLUMNS", "Digests", "IngestCounts", "Ingested", "ingest_register"]
+__all__ = ["BATCH_ROWS", "EVIDENCE_COLUMNS", "Digests", "IngestCounts", "Ingested", "distinct_union",
+           "ingest_register"]

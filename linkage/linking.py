@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from linkage.changes import load_changes
 from linkage.deterministic import (
@@ -38,6 +37,7 @@ from linkage.ingest import (
     Digests,
     IngestCounts,
     Ingested,
+    distinct_union,
     ingest_register,
 )
 from linkage.memory import release_memory
@@ -205,8 +205,7 @@ def _side_by_side(ingest: Callable[[str], Ingested], names: list[str], tick: Cal
 
 def _written(ingested: dict[str, Ingested]) -> pa.Array:
     """The distinct identifiers as written, over every register."""
-    parts = [ing.identifiers for ing in ingested.values() if ing.identifiers is not None]
-    return pc.unique(pa.chunked_array(parts, pa.string())) if parts else pa.array([], pa.string())
+    return distinct_union([ing.identifiers for ing in ingested.values() if ing.identifiers is not None])
 
 
 def _evidence(ingested: dict[str, Ingested], frames: dict[str, pd.DataFrame]) -> pd.DataFrame:

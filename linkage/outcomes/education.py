@@ -114,18 +114,17 @@ def _id_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _latest(codes: np.ndarray, year: np.ndarray, n: int) -> np.ndarray:
-    """Each id's latest year: years are few, so a table of (id, year) seen is faster than a max per row."""
-    if not len(year):
-        return np.full(n, np.iinfo(np.int64).min)
-    first, span = int(year.min()), int(year.max()) - int(year.min()) + 1
-    if span > _MOST_YEARS:  # not leaving years: the general way
-        latest = np.full(n, np.iinfo(np.int64).min)
-        np.maximum.at(latest, codes, year)
-        return latest
-    seen = np.zeros((n, span), dtype=bool)
-    seen[codes, year - first] = True
-    latest = first + seen.shape[1] - 1 - np.argmax(seen[:, ::-1], axis=1)
-    return np.where(seen.any(axis=1), latest, np.iinfo(np.int64).min)
+    """Each id's latest year (the smallest int64 where none): leaving years are few, so a table of (id, year) seen
+    is faster than a max per row; other years the general way."""
+    if len(year) and int(year.max()) - int(year.min()) < _MOST_YEARS:
+        first = int(year.min())
+        seen = np.zeros((n, int(year.max()) - first + 1), dtype=bool)
+        seen[codes, year - first] = True
+        latest = first + seen.shape[1] - 1 - np.argmax(seen[:, ::-1], axis=1)
+        return np.where(seen.any(axis=1), latest, np.iinfo(np.int64).min)
+    latest = np.full(n, np.iinfo(np.int64).min)
+    np.maximum.at(latest, codes, year)
+    return latest
 
 
 _MOST_YEARS = 200
