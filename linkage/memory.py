@@ -7,17 +7,22 @@ more than the work itself (measured here: the eligibility outcome on 18 M grades
 system time in five runs; with freed memory kept, 1.4–2.1 s and 10–12 s). So `keep_freed_memory` (called when
 `linkage` is imported) asks glibc to serve large blocks from its heap and not to trim on its own, and
 `release_memory` gives what is free back at the end of each stage, so peak memory stays that of the work.
-Elsewhere than glibc both do nothing.
+Arrow's own pool is made jemalloc (unless `ARROW_DEFAULT_MEMORY_POOL` says otherwise): Arrow's default, mimalloc,
+maps and unmaps its large blocks afresh (measured here on a national `link_world`: 58.6 s wall and 32.7 s system
+time with mimalloc, 49.3 s and 20.6 s with jemalloc, at a lower peak). Elsewhere than glibc all this does nothing.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+import sys
 
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX = -1, -2, -4  # mallopt parameters (malloc.h)
 _NEVER = 2**31 - 1  # mallopt takes an int
 _TOP_PAD = 256 << 20  # grow the heap in steps of this much (address space; touched only when used)
+_ARROW_POOL = "ARROW_DEFAULT_MEMORY_POOL"  # read by Arrow when its default pool is first asked for
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -32,11 +37,22 @@ _LIBC = _glibc()
 
 
 def keep_freed_memory() -> None:
-    """Let glibc keep freed memory for reuse: large blocks from the heap, no automatic trimming."""
-    if _LIBC is not None:
-        _LIBC.mallopt(_M_MMAP_MAX, 0)
-        _LIBC.mallopt(_M_TRIM_THRESHOLD, _NEVER)
-        _LIBC.mallopt(_M_TOP_PAD, _TOP_PAD)
+    """Let glibc keep freed memory for reuse (large blocks from the heap, no automatic trimming), and let Arrow
+    allocate through jemalloc unless the user chose its pool."""
+    if _LIBC is None:
+        return
+    _LIBC.mallopt(_M_MMAP_MAX, 0)
+    _LIBC.mallopt(_M_TRIM_THRESHOLD, _NEVER)
+    _LIBC.mallopt(_M_TOP_PAD, _TOP_PAD)
+    if _ARROW_POOL in os.environ:
+        return
+    os.environ[_ARROW_POOL] = "jemalloc"
+    if "pyarrow" in sys.modules:  # imported before us: it may have made its default pool already
+        pa = sys.modules["pyarrow"]
+        try:
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
+        except NotImplementedError:  # a pyarrow built without jemalloc keeps its own default
+            pass
 
 
 def release_memory() -> None:
