@@ -463,7 +463,7 @@ class Pseudonyms:
         rank[order] = np.arange(len(order), dtype=np.int32)
         rank[-1] = -1
         values = _single(codes) if len(codes) else pa.array([], pa.int32())
-        positions = values.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        positions = values.fill_null(-1).to_numpy(zero_copy_only=False)  # int32: no 64-bit copy of every row
         categories = table[order].view(f"S{HEX_DIGITS}").reshape(-1).astype(f"U{HEX_DIGITS}").astype(object)
         return pd.Categorical.from_codes(rank[positions], categories=pd.Index(categories, dtype=object))
 
@@ -887,10 +887,24 @@ def _dates(days: np.ndarray) -> pa.Array:
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
     """Arrow-backed pandas columns (no copy of text, numbers, booleans), but dates as datetime64[ns] as
     `codebooks.cast` gives them: pandas reads Arrow dates one Python object at a time."""
-    dates = [name for name, kind in zip(table.column_names, table.schema.types) if pa.types.is_date(kind)]
-    for name in dates:
-        table = table.set_column(table.column_names.index(name), name, table[name].cast(pa.timestamp("ns")))
-    return table.to_pandas(types_mapper=lambda kind: None if pa.types.is_timestamp(kind) else pd.ArrowDtype(kind))
+    dates = {name: _nanoseconds(table[name]) for name, kind in zip(table.column_names, table.schema.types)
+             if pa.types.is_date(kind)}
+    frame = table.drop_columns(list(dates)).to_pandas(
+        types_mapper=lambda kind: None if pa.types.is_timestamp(kind) else pd.ArrowDtype(kind))
+    for name, values in dates.items():
+        frame.insert(table.column_names.index(name), name, values)
+    return frame
+
+
+def _nanoseconds(days: pa.ChunkedArray) -> np.ndarray:
+    """Arrow dates as datetime64[ns] (NaT where null), written chunk by chunk into the one array they end in (a
+    national register's dates are hundreds of megabytes: no intermediate copy of them all)."""
+    out = np.empty(len(days), dtype="datetime64[ns]")
+    at = 0
+    for chunk in days.chunks:
+        out[at:at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        at += len(chunk)
+    return out
 
 
 def _nullable_int8(column: pa.ChunkedArray) -> pd.arrays.IntegerArray:
