@@ -86,24 +86,37 @@ class LinkedWorld:
                             for m in LINK_METHODS}})
         return pd.DataFrame(rows)
 
-    def for_outcomes(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    def for_outcomes(self, name: str, columns: list[str] | None = None, *,
+                     of: pd.Index | pd.Series | np.ndarray | None = None) -> pd.DataFrame:
         """Register `name`'s linked records keyed by `id` (the pseudonym), as `linkage.outcomes` takes them;
-        `persons` for the spine. `columns` (besides `id`) limits what is copied: a register may have tens of
-        millions of rows."""
+        `persons` for the spine. `columns` (besides `id`) limits what is copied, and `of` (pseudonyms) the persons
+        whose records are: a register may have tens of millions of rows, and one copy serves both limits."""
         if name == "persons":
             return self.persons.rename(columns={PSEUDONYM: "id"})
         frame = self.registers[name]
-        linked = frame[LINK_METHOD].isin(["deterministic", "probabilistic"]).to_numpy() if LINK_METHOD in frame \
+        keep = frame[LINK_METHOD].isin(["deterministic", "probabilistic"]).to_numpy() if LINK_METHOD in frame \
             else np.ones(len(frame), dtype=bool)
+        if of is not None:
+            keep &= _rows_of(frame[PSEUDONYM], of)
         if columns is not None:
             frame = frame[[PSEUDONYM, *(c for c in dict.fromkeys(columns) if c not in (PSEUDONYM, "id"))]]
-        # One copy of the linked rows at most (none when all are linked): registers have tens of millions of rows.
-        out = frame.copy(deep=False) if linked.all() else frame.take(np.flatnonzero(linked))
+        out = frame.copy(deep=False) if keep.all() else frame.take(np.flatnonzero(keep))
         if PSEUDONYM in out and isinstance(out[PSEUDONYM].dtype, pd.CategoricalDtype):
             out[PSEUDONYM] = without_unused(out[PSEUDONYM])  # the ids of these rows only
         out.columns = ["id" if column == PSEUDONYM else column for column in out.columns]
         out.index = pd.RangeIndex(len(out))
         return out
+
+
+def _rows_of(pseudonyms: pd.Series, ids: pd.Index | pd.Series | np.ndarray) -> np.ndarray:
+    """Which rows carry one of `ids`: a categorical column is looked up once per category, not once per row, in
+    the hash table a unique Index keeps (the same persons are looked up register after register)."""
+    ids = ids if isinstance(ids, pd.Index) else pd.Index(ids)
+    if not isinstance(pseudonyms.dtype, pd.CategoricalDtype):
+        return pseudonyms.isin(ids).to_numpy(dtype=bool)
+    categories = pseudonyms.cat.categories
+    found = ids.get_indexer(categories) >= 0 if ids.is_unique else categories.isin(ids)
+    return np.r_[found, False][pseudonyms.cat.codes.to_numpy()]  # code -1 (no pseudonym): the last, False
 
 
 def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, secure_dir: Path | str,

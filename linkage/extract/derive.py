@@ -50,11 +50,13 @@ class Sources:
     copies: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def events(self, register: str) -> pd.DataFrame:
-        """The register's linked records keyed by `id` (for the large ones only the columns outcomes read),
-        copied out once and shared by the derivers that read it."""
+        """The register's linked records of the cohort persons keyed by `id` (for the large ones only the columns
+        outcomes read), copied out once and shared by the derivers that read it: every outcome is a person's own,
+        so the records of others are never needed."""
         if register not in self.copies:
             columns = EVENT_COLUMNS.get(register)
-            self.copies[register] = self.linked.for_outcomes(register, list(columns) if columns else None)
+            self.copies[register] = self.linked.for_outcomes(register, list(columns) if columns else None,
+                                                             of=Persons.of(self.persons).ids)
         return self.copies[register]
 
     def release(self, keep: set[str]) -> None:
@@ -84,7 +86,7 @@ def _ages(sources: Sources) -> dict[str, int]:
 
 def _eligibility(s: Sources) -> pd.DataFrame:
     grades = s.events("grades_year9").rename(columns={"avgangsar": "year", "amne": "subject", "betyg": "grade"})
-    found = outcomes.eligibility(grades[grades[ID].isin(s.persons[ID])])
+    found = outcomes.eligibility(grades)
     return found.drop(columns="year").rename(columns={c: f"behorig_{c}" for c in found.columns
                                                       if c not in (ID, "year", "meritvarde")})
 
@@ -166,11 +168,12 @@ def cohort(linked: LinkedWorld, request: Request) -> pd.DataFrame:
     low, high = request.birth_years
     chosen = persons[(year >= low) & (year <= high)].assign(fodelsedatum=birth[(year >= low) & (year <= high)])
     chosen = chosen.take(sort_order(chosen[ID])).reset_index(drop=True)
-    grades = linked.for_outcomes("grades_year9", ["avgangsar"])
+    ids = pd.Index(np.asarray(chosen[ID], dtype=object))  # one hash table of the ids for every look-up below
+    grades = linked.for_outcomes("grades_year9", ["avgangsar"], of=ids)
     leaving = grades.groupby(ID, observed=True)["avgangsar"].max() if len(grades) else None
-    flags = outcomes.populations(linked.for_outcomes("placement_placement"), chosen, end_date=request.reference_date,
-                                 year9_year=leaving)
-    flags = aligned(pd.Index(np.asarray(chosen[ID], dtype=object)), flags, list(flags.columns.drop(ID)))
+    flags = outcomes.populations(linked.for_outcomes("placement_placement", of=ids), chosen,
+                                 end_date=request.reference_date, year9_year=leaving)
+    flags = aligned(ids, flags, list(flags.columns.drop(ID)))
     chosen = chosen.assign(**flags)
     chosen["kon"] = chosen["kon"].astype("string")
     chosen["fodelsear"] = pd.array(year_of(chosen["fodelsedatum"].to_numpy(DAY)), dtype="Int32")
@@ -219,8 +222,7 @@ def aligned(ids: pd.Index, derived: pd.DataFrame, names: list[str]) -> dict[str,
 
 def event_table(linked: LinkedWorld, register: str, columns: tuple[str, ...], persons: pd.DataFrame) -> pd.DataFrame:
     """A register's linked records of the cohort: `pseudonym_id` and `columns`, by pseudonym then source row."""
-    frame = linked.for_outcomes(register)
-    frame = frame[frame[ID].isin(persons[ID])]
+    frame = linked.for_outcomes(register, of=persons[ID])
     frame = frame.sort_values([ID, "row"], kind="stable")
     table = frame[[ID, *columns]].rename(columns={ID: PSEUDONYM}).reset_index(drop=True)
     return table.assign(**{PSEUDONYM: table[PSEUDONYM].astype("string")})  # plain text, as its codebook says

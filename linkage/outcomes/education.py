@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 #: Year of leaving year 9 from which the Gy11 eligibility rules apply (entry to upper secondary in autumn 2011).
 GY11_FIRST_YEAR = 2011
@@ -45,29 +46,34 @@ def eligibility(grades: pd.DataFrame) -> pd.DataFrame:
     `grades` has columns `id`, `year` (year of leaving year 9), `subject` (Skolverket codes, see SUBJECTS) and `grade`
     (A–F, `-`, or IG/G/VG/MVG). A pupil's latest leaving year counts; a subject graded twice that year counts once, with
     its best grade. Subjects outside SUBJECTS (e.g. other languages) count as "other subjects" like any other.
+
+    Every per-row array is a small code (a grade register has millions of rows and a few dozen distinct subjects
+    and grades): fresh memory costs more than the arithmetic.
     """
     missing = [c for c in ("id", "year", "subject", "grade") if c not in grades.columns]
     if missing:
         raise KeyError(f"eligibility() needs columns {missing}")
-    frame = grades[["id", "year", "subject", "grade"]].dropna(subset=["id", "year", "subject"])
-    # Codes and grades are trimmed and upper-cased once per distinct value (a grade register has millions of rows
-    # and a few dozen distinct subjects and grades).
-    subject_codes, subjects = _normalised_codes(frame["subject"])
-    grade_codes, grades_seen = _normalised_codes(frame["grade"])
-    year = frame["year"].to_numpy(dtype=np.int64)
-    id_codes, ids = _id_codes(frame["id"])
+    subject_codes, subjects = _normalised_codes(grades["subject"])
+    grade_codes, grades_seen = _normalised_codes(grades["grade"])
+    id_codes, ids = _codes(grades["id"], sorted_values=True)
+    year_missing = grades["year"].isna().to_numpy(dtype=bool)
+    year = grades["year"].fillna(0).to_numpy(dtype=np.int32)
+    counted = (id_codes >= 0) & (subject_codes >= 0) & ~year_missing
+    if not counted.all():
+        id_codes, subject_codes, grade_codes, year = (a[counted] for a in (id_codes, subject_codes, grade_codes, year))
     latest = _latest(id_codes, year, len(ids))
     now = year == latest[id_codes]  # a pupil's latest leaving year counts
-    id_codes, subject_codes, grade_codes = id_codes[now], subject_codes[now], grade_codes[now]
-    grade_text = np.append(grades_seen, "-")  # a missing grade (code -1) is a dash
-    values = np.array([GRADE_VALUES.get(g, 0.0) for g in grade_text], dtype=float)[grade_codes]
+    if not now.all():
+        id_codes, subject_codes, grade_codes = id_codes[now], subject_codes[now], grade_codes[now]
+    grade_text = np.append(np.asarray(grades_seen, dtype=object), "-")  # a missing grade (code -1) is a dash
+    points = np.array([2 * GRADE_VALUES.get(g, 0.0) for g in grade_text], dtype=np.int8)[grade_codes]  # half points
     passes = np.isin(grade_text, list(PASSING))[grade_codes]
     old = np.isin(grade_text, list(OLD_SCALE))[grade_codes]
 
     shape = (len(ids), len(subjects))
-    cell = id_codes * len(subjects) + subject_codes  # (pupil, subject) as one index: numpy's fast 1-D paths
-    best = np.full(shape, -1.0)                      # best grade value per pupil and subject; -1 = not graded
-    np.maximum.at(best.reshape(-1), cell, values)
+    cell = id_codes.astype(np.int32 if shape[0] * shape[1] < 2**31 else np.int64) * len(subjects) + subject_codes
+    best = np.full(shape, -1, dtype=np.int8)  # best grade per pupil and subject in half points; -1 = not graded
+    np.maximum.at(best.reshape(-1), cell, points)
     passed = np.zeros(shape, dtype=bool)
     passed.reshape(-1)[cell[passes]] = True
     any_old = np.zeros(len(ids), dtype=bool)
@@ -94,7 +100,7 @@ def eligibility(grades: pd.DataFrame) -> pd.DataFrame:
     preparatory = core & (others >= 9)
     result = pd.DataFrame({
         "id": np.asarray(ids),
-        "year": year,
+        "year": year.astype(np.int64),
         "yrkesprogram": yrkes,
         "ekonomi_humanistiska_samhall": np.where(gy11, preparatory & social, core),
         "naturvetenskap_teknik": np.where(gy11, preparatory & natural, core),
@@ -104,25 +110,37 @@ def eligibility(grades: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
-def _id_codes(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Per row the number of its id among the sorted distinct ids, and those ids (a categorical's sorted categories
-    serve as they are: no hashing of millions of rows)."""
-    if isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories.is_monotonic_increasing:
-        return ids.cat.codes.to_numpy().astype(np.int64), np.asarray(ids.cat.categories)
-    codes, distinct = pd.factorize(ids, sort=True)
-    return codes, np.asarray(distinct)
+def _codes(values: pd.Series, *, sorted_values: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the number of its value (-1 where missing, as small an integer type as the values allow), and the
+    distinct values (sorted with `sorted_values`). A categorical's own codes serve as they are, Arrow text is
+    encoded by Arrow: no hashing of millions of rows into 64-bit codes."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and (
+            not sorted_values or values.cat.categories.is_monotonic_increasing):
+        return values.cat.codes.to_numpy(), np.asarray(values.cat.categories)
+    if isinstance(values.dtype, pd.ArrowDtype) and not sorted_values:
+        encoded = pc.dictionary_encode(values.array.__arrow_array__()).combine_chunks()
+        return _smallest(encoded.indices.fill_null(-1).to_numpy()), np.asarray(encoded.dictionary.to_pylist(),
+                                                                               dtype=object)
+    codes, distinct = pd.factorize(values, sort=sorted_values)
+    return _smallest(codes), np.asarray(distinct)
+
+
+def _smallest(codes: np.ndarray) -> np.ndarray:
+    """Codes (-1 for missing) in the smallest signed integer type that holds them."""
+    return codes.astype(np.result_type(np.int8, np.min_scalar_type(int(codes.max(initial=0)))), copy=False)
 
 
 def _latest(codes: np.ndarray, year: np.ndarray, n: int) -> np.ndarray:
-    """Each id's latest year (the smallest int64 where none): leaving years are few, so a table of (id, year) seen
+    """Each id's latest year (the smallest int32 where none): leaving years are few, so a table of (id, year) seen
     is faster than a max per row; other years the general way."""
     if len(year) and int(year.max()) - int(year.min()) < _MOST_YEARS:
         first = int(year.min())
-        seen = np.zeros((n, int(year.max()) - first + 1), dtype=bool)
-        seen[codes, year - first] = True
-        latest = first + seen.shape[1] - 1 - np.argmax(seen[:, ::-1], axis=1)
-        return np.where(seen.any(axis=1), latest, np.iinfo(np.int64).min)
-    latest = np.full(n, np.iinfo(np.int64).min)
+        width = int(year.max()) - first + 1
+        seen = np.zeros((n, width), dtype=bool)
+        seen.reshape(-1)[codes.astype(np.int64) * width + (year - first)] = True  # numpy's fast 1-D path
+        latest = (first + width - 1 - np.argmax(seen[:, ::-1], axis=1)).astype(np.int32)
+        return np.where(seen.any(axis=1), latest, np.iinfo(np.int32).min)
+    latest = np.full(n, np.iinfo(np.int32).min, dtype=np.int32)
     np.maximum.at(latest, codes, year)
     return latest
 
@@ -133,25 +151,25 @@ _MOST_YEARS = 200
 def _normalised_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Per row the code of its value trimmed and upper-cased (-1 where missing), and those values sorted; each
     distinct value is normalised once."""
-    raw_codes, raw = pd.factorize(values, use_na_sentinel=True)
+    raw_codes, raw = _codes(values)
     normalised = np.array([str(v).strip().upper() for v in raw], dtype=object)
     codes, distinct = pd.factorize(normalised, sort=True)
-    return np.r_[codes, -1][raw_codes], np.asarray(distinct, dtype=object)
+    return _smallest(np.r_[codes, -1])[raw_codes], np.asarray(distinct, dtype=object)
 
 
 def _meritvarde(best: np.ndarray, subjects: np.ndarray, old_scale: np.ndarray) -> np.ndarray:
-    """16 best values plus the better modern language as a 17th (A–F scale); 16 best only on the old scale."""
+    """16 best values plus the better modern language as a 17th (A–F scale); 16 best only on the old scale. `best`
+    is in half points (-1 not graded): sums of small integers, exact, halved at the end."""
     language_index = [i for i, s in enumerate(subjects) if s in MODERN_LANGUAGES]
-    values = np.where(best < 0, 0.0, best)
-    language = values[:, language_index].max(axis=1) if language_index else np.zeros(len(values))
-    graded_language = (best[:, language_index] >= 0).any(axis=1) if language_index else np.zeros(len(values), bool)
+    pool = np.maximum(best, 0)
+    language = pool[:, language_index].max(axis=1).astype(np.int32) if language_index else np.zeros(len(pool), np.int32)
+    graded_language = (best[:, language_index] >= 0).any(axis=1) if language_index else np.zeros(len(pool), bool)
     # The 17th is the better modern language; it leaves the pool of the 16 best (the other one may stay in it).
-    pool = values.copy()
     if language_index:
-        which = np.array(language_index)[np.argmax(values[:, language_index], axis=1)]
+        which = np.array(language_index)[np.argmax(pool[:, language_index], axis=1)]
         take = graded_language & ~old_scale
-        pool[np.flatnonzero(take), which[take]] = 0.0
+        pool[np.flatnonzero(take), which[take]] = 0
     left_out = max(pool.shape[1] - 16, 0)  # the 16 best are all but the `left_out` smallest
-    sixteen = pool.sum(axis=1) - (np.partition(pool, left_out - 1, axis=1)[:, :left_out].sum(axis=1)
-                                  if left_out else 0.0)
-    return np.where(old_scale, sixteen, sixteen + np.where(graded_language, language, 0.0))
+    sixteen = pool.sum(axis=1, dtype=np.int32) - (
+        np.partition(pool, left_out - 1, axis=1)[:, :left_out].sum(axis=1, dtype=np.int32) if left_out else 0)
+    return np.where(old_scale, sixteen, sixteen + np.where(graded_language, language, 0)) / 2

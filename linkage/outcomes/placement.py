@@ -309,7 +309,11 @@ def _leaving_year(people: Persons, year9_year: int | pd.Series | None) -> np.nda
     if year9_year is None:
         return normal.astype(float)
     if isinstance(year9_year, pd.Series):
-        given = pd.to_numeric(year9_year.reindex(people.ids), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        position = people.positions(year9_year.index.to_series())  # categorical ids: looked up once each
+        found = position >= 0
+        given = np.full(len(people), np.nan)
+        given[position[found]] = pd.to_numeric(year9_year, errors="coerce").to_numpy(dtype=float,
+                                                                                   na_value=np.nan)[found]
         return np.where(np.isnan(given), normal, given)
     return np.full(len(people), float(year9_year))
 

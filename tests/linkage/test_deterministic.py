@@ -97,6 +97,17 @@ def test_linked_frames_are_what_the_outcome_functions_take(linked_world):
     assert len(lvm) == len(persons)
 
 
+def test_records_of_some_persons_are_those_persons_linked_records(linked_world):
+    patient = linked_world.for_outcomes("patient")
+    some = pd.Index(patient["id"].cat.categories[::3])
+    mine = linked_world.for_outcomes("patient", ["indatum"], of=some)
+    expected = patient[patient["id"].isin(some)]
+    assert len(mine) == len(expected) > 0 and set(mine["id"]) == set(expected["id"])
+    assert list(mine.columns) == ["id", "indatum"] and list(mine["id"].cat.categories) == sorted(set(expected["id"]))
+    as_text = linked_world.for_outcomes("patient", ["indatum"], of=pd.Series(list(some) + list(some[:5])))
+    pd.testing.assert_frame_equal(as_text, mine)  # a Series, repeats and all, selects the same
+
+
 @pytest.mark.parametrize("form", ["categorical", "arrow text", "arrow dictionary chunks"])
 def test_the_link_method_is_the_same_whatever_form_the_pseudonyms_come_in(form):
     import pyarrow as pa

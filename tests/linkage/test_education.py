@@ -151,3 +151,23 @@ def test_leaving_years_far_apart_still_take_the_latest():
     frame = pd.concat([frame, grades({"a": (2016, {"SV": "F"})})])
     result = eligibility(frame).set_index("id")
     assert result.loc["a", "year"] == 2016 and not result.loc["a", "yrkesprogram"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(pupils=pupils_strategy)
+def test_arrow_backed_columns_give_what_plain_columns_give(pupils):
+    """As ingest hands registers over: Arrow text and numbers."""
+    frame = grades(pupils)
+    arrow = frame.assign(year=frame["year"].astype("int16[pyarrow]"),
+                         **{c: frame[c].astype("string[pyarrow]") for c in ("id", "subject", "grade")})
+    result = eligibility(arrow)
+    pd.testing.assert_frame_equal(result.assign(id=result["id"].astype(object)), eligibility(frame))
+
+
+def test_rows_without_id_year_or_subject_are_left_out_and_a_missing_grade_is_a_dash():
+    frame = grades({"p": (2016, core() | {s: "E" for s in OTHERS[:5]})})
+    gaps = pd.DataFrame({"id": [None, "p", "p", "p"], "year": [2016, None, 2016, 2016],
+                         "subject": ["BI", "MA", None, "SL"], "grade": ["F", "F", "F", None]})
+    result = eligibility(pd.concat([frame, gaps], ignore_index=True))
+    assert list(result["id"]) == ["p"] and result.loc[0, "year"] == 2016
+    assert result.loc[0, "yrkesprogram"] and result.loc[0, "meritvarde"] == 80.0
