@@ -100,12 +100,21 @@ class LinkedWorld:
             keep &= _rows_of(frame[PSEUDONYM], of)
         if columns is not None:
             frame = frame[[PSEUDONYM, *(c for c in dict.fromkeys(columns) if c not in (PSEUDONYM, "id"))]]
-        out = frame.copy(deep=False) if keep.all() else frame.take(np.flatnonzero(keep))
+        out = frame.copy(deep=False) if keep.all() else _rows(frame, keep)
         if PSEUDONYM in out and isinstance(out[PSEUDONYM].dtype, pd.CategoricalDtype):
             out[PSEUDONYM] = without_unused(out[PSEUDONYM])  # the ids of these rows only
         out.columns = ["id" if column == PSEUDONYM else column for column in out.columns]
         out.index = pd.RangeIndex(len(out))
         return out
+
+
+def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The `keep` rows of a frame, column by column: Arrow columns filtered by Arrow (a filter that keeps most rows
+    copies runs, where a take gathers row by row), the others by a boolean mask, and no index taken along."""
+    mask = pa.array(keep)
+    return pd.DataFrame({name: pd.arrays.ArrowExtensionArray(values.array.__arrow_array__().filter(mask))
+                         if isinstance(values.dtype, pd.ArrowDtype) else values.array[keep]
+                         for name, values in frame.items()}, copy=False)
 
 
 def _rows_of(pseudonyms: pd.Series, ids: pd.Index | pd.Series | np.ndarray) -> np.ndarray:

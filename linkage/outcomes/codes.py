@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from codebooks import match_codes
 
@@ -19,11 +20,37 @@ from codebooks import match_codes
 TRUE_TEXT = ("1", "TRUE", "1.0")
 
 
+def factorized(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the number of its value (-1 where missing), in the smallest signed integer type that holds it, and
+    the distinct values (sorted with `sort`; a categorical's categories, used or not). A categorical's own codes
+    serve as they are and Arrow data is encoded by Arrow chunk by chunk: no 64-bit code per row of a register of
+    tens of millions (fresh memory is what such a pass costs most)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and (not sort or values.cat.categories.is_monotonic_increasing):
+        return values.cat.codes.to_numpy(), np.asarray(values.cat.categories)
+    if isinstance(values.dtype, pd.ArrowDtype) and not sort:
+        encoded = pc.dictionary_encode(values.array.__arrow_array__()).unify_dictionaries()
+        uniques = encoded.chunk(0).dictionary if encoded.num_chunks else pa.array([], values.dtype.pyarrow_dtype)
+        codes = np.empty(len(values), dtype=_smallest(len(uniques)))
+        at = 0
+        for chunk in encoded.chunks:
+            indices = chunk.indices if chunk.null_count == 0 else chunk.indices.fill_null(-1)
+            codes[at:at + len(chunk)] = indices.to_numpy(zero_copy_only=False)
+            at += len(chunk)
+        return codes, np.asarray(uniques.to_pylist(), dtype=object)
+    codes, uniques = pd.factorize(values, sort=sort, use_na_sentinel=True)
+    return codes.astype(_smallest(len(uniques)), copy=False), np.asarray(uniques)
+
+
+def _smallest(distinct: int) -> np.dtype:
+    """The smallest signed integer type for codes -1 .. distinct - 1."""
+    return np.min_scalar_type(-max(distinct, 1))  # -n fits exactly when n - 1 does
+
+
 class CodeColumn:
     """A column factorised once; `within`, `equals` and `true` answer per row from the distinct values."""
 
     def __init__(self, values: pd.Series) -> None:
-        self._rows, uniques = pd.factorize(values, use_na_sentinel=True)
+        self._rows, uniques = factorized(values)
         # Distinct values only (a few thousand codes against millions of rows).
         self._text = [str(u).strip().upper() for u in uniques]
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
+
+from linkage.outcomes.codes import factorized
 
 #: Year of leaving year 9 from which the Gy11 eligibility rules apply (entry to upper secondary in autumn 2011).
 GY11_FIRST_YEAR = 2011
@@ -55,7 +56,7 @@ def eligibility(grades: pd.DataFrame) -> pd.DataFrame:
         raise KeyError(f"eligibility() needs columns {missing}")
     subject_codes, subjects = _normalised_codes(grades["subject"])
     grade_codes, grades_seen = _normalised_codes(grades["grade"])
-    id_codes, ids = _codes(grades["id"], sorted_values=True)
+    id_codes, ids = factorized(grades["id"], sort=True)
     year_missing = grades["year"].isna().to_numpy(dtype=bool)
     year = grades["year"].fillna(0).to_numpy(dtype=np.int32)
     counted = (id_codes >= 0) & (subject_codes >= 0) & ~year_missing
@@ -110,26 +111,6 @@ def eligibility(grades: pd.DataFrame) -> pd.DataFrame:
     return result
 
 
-def _codes(values: pd.Series, *, sorted_values: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Per row the number of its value (-1 where missing, as small an integer type as the values allow), and the
-    distinct values (sorted with `sorted_values`). A categorical's own codes serve as they are, Arrow text is
-    encoded by Arrow: no hashing of millions of rows into 64-bit codes."""
-    if isinstance(values.dtype, pd.CategoricalDtype) and (
-            not sorted_values or values.cat.categories.is_monotonic_increasing):
-        return values.cat.codes.to_numpy(), np.asarray(values.cat.categories)
-    if isinstance(values.dtype, pd.ArrowDtype) and not sorted_values:
-        encoded = pc.dictionary_encode(values.array.__arrow_array__()).combine_chunks()
-        return _smallest(encoded.indices.fill_null(-1).to_numpy()), np.asarray(encoded.dictionary.to_pylist(),
-                                                                               dtype=object)
-    codes, distinct = pd.factorize(values, sort=sorted_values)
-    return _smallest(codes), np.asarray(distinct)
-
-
-def _smallest(codes: np.ndarray) -> np.ndarray:
-    """Codes (-1 for missing) in the smallest signed integer type that holds them."""
-    return codes.astype(np.result_type(np.int8, np.min_scalar_type(int(codes.max(initial=0)))), copy=False)
-
-
 def _latest(codes: np.ndarray, year: np.ndarray, n: int) -> np.ndarray:
     """Each id's latest year (the smallest int32 where none): leaving years are few, so a table of (id, year) seen
     is faster than a max per row; other years the general way."""
@@ -151,10 +132,9 @@ _MOST_YEARS = 200
 def _normalised_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Per row the code of its value trimmed and upper-cased (-1 where missing), and those values sorted; each
     distinct value is normalised once."""
-    raw_codes, raw = _codes(values)
-    normalised = np.array([str(v).strip().upper() for v in raw], dtype=object)
-    codes, distinct = pd.factorize(normalised, sort=True)
-    return _smallest(np.r_[codes, -1])[raw_codes], np.asarray(distinct, dtype=object)
+    raw_codes, raw = factorized(values)
+    codes, distinct = factorized(pd.Series([str(v).strip().upper() for v in raw], dtype=object), sort=True)
+    return np.r_[codes, np.array([-1], codes.dtype)][raw_codes], np.asarray(distinct, dtype=object)
 
 
 def _meritvarde(best: np.ndarray, subjects: np.ndarray, old_scale: np.ndarray) -> np.ndarray:
