@@ -2,11 +2,13 @@
 
 The population register is the spine (current personnummer → pseudonym). Old numbers were mapped to the current
 one before pseudonymising (`linkage.changes`), so one pseudonym is one person across every register. A register's
-pseudonyms are categorical (`linkage.ingest`): only its distinct pseudonyms are looked up in a hash table over the
-spine, and the rows follow by their codes.
+pseudonyms are categorical (`linkage.ingest`): only its distinct pseudonyms are looked up among the spine's
+(`PseudonymSet`), and the rows follow by their codes.
 """
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -37,10 +39,80 @@ def spine(population: Ingested) -> pd.DataFrame:
     return persons
 
 
-def link_deterministic(frame: pd.DataFrame, persons: pd.DataFrame | pa.Array) -> pd.Categorical:
+class PseudonymSet:
+    """Pseudonyms to look others up in, register after register: sorted once as fixed-width bytes (pseudonyms are
+    all as long) and searched by bisection, three to four times faster than hashing a million 32-character strings
+    again for each register; text of mixed lengths is looked up by Arrow's hash table. `of(persons)` makes the
+    spine's once per persons frame, for deterministic and probabilistic linkage alike."""
+
+    def __init__(self, ids: pa.Array | pa.ChunkedArray):
+        self.ids = plain_text(ids)
+        fixed = _fixed_width(self.ids)
+        self._order = None if fixed is None else np.argsort(fixed, kind="stable")
+        self._sorted = None if fixed is None else fixed[self._order]
+
+    @classmethod
+    def of(cls, persons: pd.DataFrame) -> PseudonymSet:
+        """The pseudonyms of a persons frame (the spine), remembered while the frame and its column stay the same."""
+        key = (id(persons), id(persons[PSEUDONYM].array), len(persons))
+        known = _SETS.get(key)
+        if known is not None and known[0]() is persons:
+            return known[1]
+        made = cls(arrow(persons[PSEUDONYM]))
+        _SETS.clear()  # one spine at a time
+        _SETS[key] = (weakref.ref(persons), made)
+        weakref.finalize(persons, _SETS.pop, key, None)
+        return made
+
+    def positions(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Per value its position among the set's pseudonyms as given (-1 where absent); a dictionary-encoded
+        column is looked up once per distinct value."""
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks() if values.num_chunks else pa.array([], values.type)
+        if pa.types.is_dictionary(values.type):
+            found = np.r_[self.positions(values.dictionary), -1]
+            return found[values.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
+        values = plain_text(values)
+        if values.null_count:  # the values there are, looked up alone
+            out = np.full(len(values), -1, dtype=np.int64)
+            valid = values.is_valid()
+            out[valid.to_numpy(zero_copy_only=False)] = self.positions(values.filter(valid))
+            return out
+        fixed = None if self._sorted is None else _fixed_width(values)
+        if fixed is None or fixed.dtype != self._sorted.dtype:
+            return pc.index_in(values, value_set=self.ids).fill_null(-1).to_numpy(zero_copy_only=False).astype(
+                np.int64)
+        at = np.minimum(np.searchsorted(self._sorted, fixed), len(self._sorted) - 1)
+        return np.where(self._sorted[at] == fixed, self._order[at], -1)
+
+    def contains(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """Per value: is it one of the set's pseudonyms?"""
+        return self.positions(values) >= 0
+
+
+_SETS: dict[tuple[int, int, int], tuple[weakref.ref, PseudonymSet]] = {}
+
+
+def _fixed_width(text: pa.Array) -> np.ndarray | None:
+    """Arrow text whose values are all n > 0 bytes long, without nulls, as numpy bytes `S<n>` (no copy); else None."""
+    if not len(text) or text.null_count:
+        return None
+    _, offsets, data = text.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int32)[text.offset:text.offset + len(text) + 1]
+    width = int(ends[1] - ends[0])
+    if width < 1 or int(ends[-1] - ends[0]) != width * len(text) or (np.diff(ends) != width).any():
+        return None
+    return np.frombuffer(data, dtype=f"S{width}", count=len(text), offset=int(ends[0]))
+
+
+def link_deterministic(frame: pd.DataFrame, persons: pd.DataFrame | pa.Array | PseudonymSet) -> pd.Categorical:
     """`link_method` of each record: deterministic where its pseudonym is a person of the spine,
-    not_in_population where it has a pseudonym of someone else, unlinked where it has none (yet)."""
-    spine_ids = plain_text(persons if isinstance(persons, (pa.Array, pa.ChunkedArray)) else arrow(persons[PSEUDONYM]))
+    not_in_population where it has a pseudonym of someone else, unlinked where it has none (yet). `persons` may be
+    the spine's pseudonyms as a `PseudonymSet`, made once for many registers."""
+    if isinstance(persons, (pa.Array, pa.ChunkedArray)):
+        persons = PseudonymSet(persons)
+    elif isinstance(persons, pd.DataFrame):
+        persons = PseudonymSet.of(persons)
     column = frame[PSEUDONYM]
     if isinstance(column.dtype, pd.CategoricalDtype):
         distinct, codes = pa.array(column.cat.categories, pa.string()), column.cat.codes.to_numpy()
@@ -50,7 +122,7 @@ def link_deterministic(frame: pd.DataFrame, persons: pd.DataFrame | pa.Array) ->
         if not pa.types.is_dictionary(ids.type):
             ids = pc.dictionary_encode(ids)
         distinct, codes = plain_text(ids.dictionary), ids.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    known = pc.is_in(distinct, value_set=spine_ids).to_numpy(zero_copy_only=False)
+    known = persons.contains(distinct)
     found = np.r_[known, False][codes]
     has_id = codes >= 0
     codes = np.where(found, 0, np.where(has_id, LINK_METHODS.index("not_in_population"),
@@ -90,7 +162,8 @@ def with_pseudonyms(column: pd.Series, at: np.ndarray, values: np.ndarray) -> pd
         old = categories.to_numpy(dtype=object)
         place = np.searchsorted(old, new)
         shift = np.searchsorted(place, np.arange(len(old)), side="right")  # new ones placed before each old one
-        codes = np.where(codes >= 0, codes + shift[np.maximum(codes, 0)], -1).astype(np.int32)
+        remap = np.r_[np.arange(len(old)) + shift, -1].astype(np.int32)  # code -1 (none): the last, stays -1
+        codes = remap[codes]
         categories = pd.Index(np.insert(old, place, new), dtype=object)
         found = categories.get_indexer(values)
     codes[at] = found

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from linkage.deterministic import arrow, plain_text
+from linkage.deterministic import PseudonymSet, arrow, plain_text
 from linkage.ingest import PSEUDONYM
 from linkage.memory import release_memory
 from linkage.probabilistic import LinkConfig, load_config, run
@@ -126,11 +126,12 @@ def candidates(persons: pd.DataFrame, residence: pd.DataFrame | None) -> pd.Data
     """The spine as candidates: one row per person and kommun lived in (one row without kommun if none), the
     persons in spine order and each person's kommuner in the order the residence history first names them
     (`person`: the position in `persons`, the neighbour a broken number is compared with)."""
-    ids = plain_text(arrow(persons[PSEUDONYM]))
+    spine = PseudonymSet.of(persons)
+    ids = spine.ids
     position = np.arange(len(persons))
     kommun = pa.nulls(len(persons), pa.string())
     if residence is not None and len(residence):
-        lived = _positions(arrow(residence[PSEUDONYM]), ids)
+        lived = spine.positions(arrow(residence[PSEUDONYM]))
         place = pc.dictionary_encode(plain_text(arrow(residence["kommun"])))
         code = place.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         known = (lived >= 0) & (code >= 0)
@@ -177,8 +178,9 @@ def link_evidence(evidence: pd.DataFrame, persons: pd.DataFrame, residence: pd.D
     if not len(entity) or not len(persons):
         return EvidenceLinks(_entity_frame(entity, status, linked, probability), _no_pairs(), cfg)
     left, right = comparable(entity), candidates(persons, residence)
-    ids = plain_text(arrow(persons[PSEUDONYM]))
-    left["neighbour"] = _neighbour_positions(left["neighbour"], ids)
+    spine = PseudonymSet.of(persons)
+    ids = spine.ids
+    left["neighbour"] = _neighbour_positions(left["neighbour"], spine)
     result = run(left, right, cfg, m=m, pairs=len(entity) * len(persons))
     model = result.model
     pairs = [(frame["left"].to_numpy(), frame["right"].to_numpy(), frame["weight"].to_numpy(),
@@ -220,15 +222,15 @@ def link_evidence(evidence: pd.DataFrame, persons: pd.DataFrame, residence: pd.D
     return found
 
 
-def _neighbour_positions(neighbours: pd.Series, ids: pa.Array) -> pd.arrays.IntegerArray:
+def _neighbour_positions(neighbours: pd.Series, spine: PseudonymSet) -> pd.arrays.IntegerArray:
     """A broken number's neighbour as the position of its person in the spine; a neighbour who is not in the
     spine as a number of its own beyond the spine (it matches no one), none as NA."""
     values = pa.array(neighbours, pa.string(), from_pandas=True)
-    position = _positions(values, ids)
+    position = spine.positions(values)
     present = values.is_valid().to_numpy(zero_copy_only=False)
     outside = present & (position < 0)
     if outside.any():
-        position[outside] = len(ids) + pd.factorize(values.filter(pa.array(outside)).to_numpy(
+        position[outside] = len(spine.ids) + pd.factorize(values.filter(pa.array(outside)).to_numpy(
             zero_copy_only=False))[0]
     return pd.arrays.IntegerArray(np.where(present, position, 0), ~present)
 
@@ -270,15 +272,3 @@ def _mode(group: np.ndarray, groups: int, values: pd.Series) -> pd.arrays.String
     out = np.full(groups, None, dtype=object)
     out[owner[first]] = distinct[value[first]]
     return pd.array(out, dtype="string[pyarrow]")
-
-
-def _positions(values: pa.Array | pa.ChunkedArray, ids: pa.Array) -> np.ndarray:
-    """Each value's position among `ids` (-1 where absent); dictionary-encoded values are looked up once each."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if pa.types.is_dictionary(values.type):
-        found = pc.index_in(values.dictionary.cast(pa.string()), value_set=ids)
-        return np.r_[found.fill_null(-1).to_numpy(zero_copy_only=False), -1][
-            values.indices.fill_null(-1).to_numpy(zero_copy_only=False)].astype(np.int64)
-    return pc.index_in(values.cast(pa.string()), value_set=ids).fill_null(-1).to_numpy(
-        zero_copy_only=False).astype(np.int64)

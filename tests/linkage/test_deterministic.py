@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linkage import outcomes
-from linkage.deterministic import LINK_METHODS, link_deterministic, spine
+from linkage.deterministic import LINK_METHODS, PseudonymSet, link_deterministic, spine, with_pseudonyms
 from linkage.errors import InputError
 from linkage.ingest import Ingested
 from linkage.registers import register
@@ -124,3 +128,36 @@ def test_the_link_method_is_the_same_whatever_form_the_pseudonyms_come_in(form):
     methods = link_deterministic(pd.DataFrame({"pseudonym_id": column}), persons)
     assert list(methods) == ["deterministic", "unlinked", "deterministic", "not_in_population", "deterministic",
                              "not_in_population", "unlinked", "deterministic"]
+
+
+hex_ids = st.text("0123456789abcdef", min_size=4, max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(spine_ids=st.lists(hex_ids, unique=True, max_size=30), values=st.lists(hex_ids, max_size=30),
+       odd=st.lists(st.text("ab\x00", max_size=5), max_size=5))
+def test_a_pseudonym_set_finds_exactly_its_members_and_where_they_are(spine_ids, values, odd):
+    """Same-width pseudonyms go by bisection, anything else by hashing: the answers are the same."""
+    for members, asked in ((spine_ids, values), (spine_ids + odd, values + odd), (spine_ids, values + odd),
+                           (spine_ids, [None, *values, None])):
+        found = PseudonymSet(pa.array(members, pa.string())).positions(pa.array(asked, pa.string()))
+        assert found.tolist() == [members.index(v) if v in members else -1 for v in asked]
+        as_dictionary = pa.array(asked, pa.string()).dictionary_encode()
+        assert PseudonymSet(pa.array(members, pa.string())).contains(as_dictionary).tolist() == \
+            [v in members for v in asked]
+
+
+@settings(max_examples=100, deadline=None)
+@given(categories=st.lists(hex_ids, unique=True, min_size=1, max_size=12), data=st.data())
+def test_setting_pseudonyms_keeps_every_other_row_and_the_categories_sorted(categories, data):
+    categories = sorted(categories)
+    rows = data.draw(st.lists(st.one_of(st.none(), st.sampled_from(categories)), min_size=1, max_size=20))
+    at = np.array(sorted(data.draw(st.sets(st.integers(0, len(rows) - 1)))), dtype=np.int64)
+    values = data.draw(st.lists(hex_ids, min_size=len(at), max_size=len(at)))
+    column = pd.Series(pd.Categorical(rows, categories=categories))
+    result = with_pseudonyms(column, at, np.array(values, dtype=object))
+    expected = list(rows)
+    for position, value in zip(at, values):
+        expected[position] = value
+    assert [None if pd.isna(v) else v for v in result] == expected
+    assert list(result.cat.categories) == sorted(set(categories) | set(values))
