@@ -50,24 +50,41 @@ MAX_ROUNDS = 50
 TOLERANCE = 1e-7
 #: A session needs this many comparisons besides its pass's own fields, or it says too little about m.
 MIN_SESSION_COMPARISONS = 2
+#: Patterns are counted in a table of every possible one up to this many (8 bytes each).
+_PATTERN_TABLE = 1 << 20
 
 
 class PatternCounts:
-    """Distinct comparison patterns and their counts, accumulated chunk by chunk."""
+    """Distinct comparison patterns and their counts (`codes` ascending, `counts`), accumulated chunk by chunk:
+    in a table of every possible pattern where there are few (a count per pattern, no sorting of millions of
+    pairs), else merged as sorted distinct codes."""
 
     def __init__(self, comparisons: Sequence[Comparison]):
         self.radix = [len(c.levels) + 1 for c in comparisons]  # +1: missing is stored as 0
-        if np.prod(np.array(self.radix, dtype=float)) >= 2.0**62:
+        size = np.prod(np.array(self.radix, dtype=float))
+        if size >= 2.0**62:
             raise LinkConfigError("config: comparisons: too many comparisons and levels to count patterns")
         self.base = np.cumprod([1, *self.radix[:-1]]).astype(np.int64)
-        self.codes = np.zeros(0, dtype=np.int64)
-        self.counts = np.zeros(0, dtype=np.int64)
+        self._table = np.zeros(int(size), dtype=np.int64) if size <= _PATTERN_TABLE else None
+        self._codes = np.zeros(0, dtype=np.int64)
+        self._counts = np.zeros(0, dtype=np.int64)
 
     def add(self, levels: np.ndarray) -> None:
         codes = (levels.astype(np.int64) + 1) @ self.base
-        merged, inverse = np.unique(np.concatenate([self.codes, codes]), return_inverse=True)
-        weights = np.concatenate([self.counts, np.ones(len(codes), dtype=np.int64)])
-        self.codes, self.counts = merged, np.bincount(inverse, weights=weights).astype(np.int64)
+        if self._table is not None:
+            self._table += np.bincount(codes, minlength=len(self._table))
+            return
+        merged, inverse = np.unique(np.concatenate([self._codes, codes]), return_inverse=True)
+        weights = np.concatenate([self._counts, np.ones(len(codes), dtype=np.int64)])
+        self._codes, self._counts = merged, np.bincount(inverse, weights=weights).astype(np.int64)
+
+    @property
+    def codes(self) -> np.ndarray:
+        return np.flatnonzero(self._table) if self._table is not None else self._codes
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self._table[self._table > 0] if self._table is not None else self._counts
 
     def patterns(self) -> np.ndarray:
         """The distinct patterns as levels (patterns × comparisons, -1 missing)."""

@@ -397,3 +397,24 @@ def test_term_frequency_weighs_agreeing_on_a_rare_value_more_than_on_a_common_on
 def test_term_frequency_must_be_true_or_false():
     with pytest.raises(LinkConfigError, match=r"comparisons\[0\]\.term_frequency: must be true or false"):
         load_config({"blocking": [["a"]], "comparisons": [{"field": "a", "method": "exact", "term_frequency": "ja"}]})
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_pattern_counts_are_the_same_in_a_table_or_merged(data):
+    from linkage.probabilistic import em
+    from linkage.probabilistic.config import Comparison
+
+    comparisons = [Comparison("a", "exact"), Comparison("b", "date", (2,)), Comparison("c", "exact")]
+    chunks = data.draw(st.lists(st.lists(st.tuples(*(st.integers(-1, len(c.levels) - 1) for c in comparisons)),
+                                         max_size=30), min_size=1, max_size=4))
+    table, merged = em.PatternCounts(comparisons), em.PatternCounts(comparisons)
+    merged._table = None  # as when the patterns are too many for a table
+    for chunk in chunks:
+        levels = np.array(chunk, dtype=np.int8).reshape(-1, len(comparisons))
+        table.add(levels)
+        merged.add(levels)
+    assert table.codes.tolist() == merged.codes.tolist() and table.counts.tolist() == merged.counts.tolist()
+    assert table.counts.sum() == sum(len(chunk) for chunk in chunks)
+    everything = np.array([row for chunk in chunks for row in chunk]).reshape(-1, len(comparisons))
+    assert sorted(map(tuple, table.patterns().tolist())) == sorted(set(map(tuple, everything.tolist())))
