@@ -41,6 +41,7 @@ from linkage.ingest import (
     ingest_register,
 )
 from linkage.memory import release_memory
+from linkage.outcomes.persons import positions_in
 from linkage.registers import REGISTERS
 from linkage.registers import registers as catalogue
 from pseudonym.keys import MasterKey
@@ -118,14 +119,10 @@ def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
 
 
 def _rows_of(pseudonyms: pd.Series, ids: pd.Index | pd.Series | np.ndarray) -> np.ndarray:
-    """Which rows carry one of `ids`: a categorical column is looked up once per category, not once per row, in
-    the hash table a unique Index keeps (the same persons are looked up register after register)."""
+    """Which rows carry one of `ids` (`positions_in`: a categorical column is looked up once per category, in the
+    hash table the Index keeps while the same persons are looked up register after register)."""
     ids = ids if isinstance(ids, pd.Index) else pd.Index(ids)
-    if not isinstance(pseudonyms.dtype, pd.CategoricalDtype):
-        return pseudonyms.isin(ids).to_numpy(dtype=bool)
-    categories = pseudonyms.cat.categories
-    found = ids.get_indexer(categories) >= 0 if ids.is_unique else categories.isin(ids)
-    return np.r_[found, False][pseudonyms.cat.codes.to_numpy()]  # code -1 (no pseudonym): the last, False
+    return positions_in(ids if ids.is_unique else ids.unique(), pseudonyms) >= 0
 
 
 def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, secure_dir: Path | str,

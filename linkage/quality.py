@@ -22,7 +22,7 @@ from linkage.deterministic import LINK_METHOD, LINK_METHODS
 from linkage.errors import InputError, OutputError
 from linkage.ingest import ID_KIND, PSEUDONYM, ROW
 from linkage.linking import LinkedWorld, Progress, link_world
-from linkage.outcomes.persons import age_on
+from linkage.outcomes.persons import age_on, positions_in
 from linkage.registers import register
 from pseudonym.keys import MasterKey
 
@@ -228,7 +228,7 @@ def _scored(name: str, frame: pd.DataFrame, truth: _Truth, spine: pd.Index, spin
     at = pd.Index(frame[ROW].to_numpy()).get_indexer(true["row"].to_numpy())
     found = at >= 0
     ours = np.full(len(true), -1, dtype=np.int64)
-    ours[found] = _spine_positions(spine, frame[PSEUDONYM])[at[found]]
+    ours[found] = positions_in(spine, frame[PSEUDONYM])[at[found]]
     method = _recoded(frame[LINK_METHOD], at, _METHODS, {})
     kind = _recoded(frame[ID_KIND], at, _KINDS, ID_KINDS)
     linked = np.asarray(method.isin(LINKED))
@@ -263,14 +263,6 @@ def _recoded(column: pd.Series, at: np.ndarray, dtype: pd.CategoricalDtype, word
     lookup = np.r_[[dtype.categories.get_loc(words.get(str(v), str(v))) for v in values],
                    dtype.categories.get_loc("rejected")].astype(np.int8)
     return pd.Categorical.from_codes(lookup[np.where(at >= 0, codes[np.maximum(at, 0)], -1)], dtype=dtype)
-
-
-def _spine_positions(spine: pd.Index, pseudonyms: pd.Series) -> np.ndarray:
-    """Each row's person as a position in the spine (-1 for none); categorical pseudonyms looked up once each."""
-    if isinstance(pseudonyms.dtype, pd.CategoricalDtype):
-        codes = pseudonyms.cat.codes.to_numpy()
-        return np.r_[spine.get_indexer(pseudonyms.cat.categories), -1][codes]
-    return spine.get_indexer(pseudonyms)
 
 
 def _scores(name: str, by: str, groups: pd.Categorical | pd.Series, records: pd.DataFrame) -> pd.DataFrame:

@@ -127,12 +127,8 @@ class Persons:
         return len(self.ids)
 
     def positions(self, ids: pd.Series) -> np.ndarray:
-        """Row of each id in the sorted persons (-1 where the id is not a person here). Categorical ids (as
-        `LinkedWorld.for_outcomes` gives them) are looked up once per distinct id, not once per row."""
-        if isinstance(ids.dtype, pd.CategoricalDtype):
-            codes = ids.cat.codes.to_numpy()
-            return np.r_[self.ids.get_indexer(ids.cat.categories), -1][codes]
-        return self.ids.get_indexer(ids)
+        """Row of each id in the sorted persons (-1 where the id is not a person here): `positions_in`."""
+        return positions_in(self.ids, ids)
 
     def any(self, position: np.ndarray) -> np.ndarray:
         """Per person: does any of `position` (rows already selected; -1 ignored) point at them?"""
@@ -162,6 +158,14 @@ class Persons:
     def result(self, **columns) -> pd.DataFrame:
         """One row per person, sorted by id: `id` and the given columns."""
         return pd.DataFrame({"id": self.ids.to_numpy(), **columns})
+
+
+def positions_in(index: pd.Index, ids: pd.Series) -> np.ndarray:
+    """Position of each id in a unique `index` (-1 where absent). Categorical ids (as `LinkedWorld.for_outcomes`
+    gives them) are looked up once per distinct id, not once per row; a missing id (code -1) is absent."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        return np.r_[index.get_indexer(ids.cat.categories), -1][ids.cat.codes.to_numpy()]
+    return index.get_indexer(ids)
 
 
 def sort_order(ids: pd.Series) -> np.ndarray:
