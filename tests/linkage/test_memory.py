@@ -1,4 +1,5 @@
-"""Importing linkage tunes the allocators (linkage.memory): Arrow's pool becomes jemalloc unless the user chose."""
+"""Importing linkage tunes the allocators (linkage.memory): Arrow's pool becomes jemalloc and numpy gives no huge-page
+advice, unless the user chose otherwise."""
 
 from __future__ import annotations
 
@@ -14,11 +15,20 @@ from linkage import memory
 pytestmark = pytest.mark.skipif(memory._LIBC is None, reason="allocator tuning applies to glibc only")
 
 
-def _backend(code: str, **env: str) -> str:
-    environment = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"} | env
-    done = subprocess.run([sys.executable, "-c", code + "\nprint(pa.default_memory_pool().backend_name)"],
-                          env=environment, capture_output=True, text=True, check=True)
+def _printed(code: str, **env: str) -> str:
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("ARROW_DEFAULT_MEMORY_POOL", "NUMPY_MADVISE_HUGEPAGE")} | env
+    done = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
     return done.stdout.strip()
+
+
+def _backend(code: str, **env: str) -> str:
+    return _printed(code + "\nprint(pa.default_memory_pool().backend_name)", **env)
+
+
+def _huge_page_advice(code: str, **env: str) -> str:
+    """Whether numpy advises huge pages for large arrays (its setter returns the setting it replaces)."""
+    return _printed(code + "\nimport numpy as np\nprint(np._core.multiarray._set_madvise_hugepage(True))", **env)
 
 
 def _jemalloc_built() -> bool:
@@ -41,3 +51,16 @@ def test_a_pool_arrow_made_before_linkage_is_replaced() -> None:
 
 def test_the_users_choice_of_arrow_pool_is_kept() -> None:
     assert _backend("import linkage, pyarrow as pa", ARROW_DEFAULT_MEMORY_POOL="system") == "system"
+
+
+def test_numpy_gives_no_huge_page_advice_after_importing_linkage() -> None:
+    assert _huge_page_advice("import linkage") == "False"
+    assert _huge_page_advice("import numpy as np") == "True"  # numpy's own default here: the test can fail
+
+
+def test_numpy_imported_before_linkage_stops_its_huge_page_advice() -> None:
+    assert _huge_page_advice("import numpy as np\nnp.zeros(1 << 23)\nimport linkage") == "False"
+
+
+def test_the_users_choice_of_huge_page_advice_is_kept() -> None:
+    assert _huge_page_advice("import linkage", NUMPY_MADVISE_HUGEPAGE="1") == "True"
