@@ -379,6 +379,7 @@ class Digests:
         self.key = key
         self._lock = threading.Lock()
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (numbers sorted, their hex digits (n × 32))
+        self._texts = (np.zeros(0, np.int64), np.zeros(0, object))  # (numbers sorted, their pseudonyms as str)
 
     def of(self, numbers: np.ndarray) -> np.ndarray:
         """Hex digits of each of these distinct numbers, one row of 32 per number ((n × 32) uint8)."""
@@ -400,6 +401,25 @@ class Digests:
                 self._runs.append((new[order], digits[order]))
                 if len(self._runs) > _MAX_DIGEST_RUNS:
                     self._runs = [self._merged(self._runs)]
+        return out
+
+    def texts(self, numbers: np.ndarray, digits: np.ndarray) -> np.ndarray:
+        """The pseudonyms of these distinct numbers (with their hex digits, (n × 32) uint8) as Python strings, one
+        object per number for every register: the registers' categories share them, so each is made and held
+        once, not once per register."""
+        with self._lock:
+            known, texts = self._texts
+        at = np.minimum(np.searchsorted(known, numbers), max(len(known) - 1, 0))
+        hit = known[at] == numbers if len(known) else np.zeros(len(numbers), dtype=bool)
+        out = np.empty(len(numbers), dtype=object)
+        out[hit] = texts[at[hit]]
+        if not hit.all():
+            made = np.ascontiguousarray(digits[~hit]).view(f"S{HEX_DIGITS}").reshape(-1)
+            out[~hit] = made = made.astype(f"U{HEX_DIGITS}").astype(object)
+            with self._lock:  # another register may have added some of these meanwhile: keep one of each
+                known, texts = self._texts
+                known, first = np.unique(np.concatenate([known, numbers[~hit]]), return_index=True)
+                self._texts = known, np.concatenate([texts, made])[first]
         return out
 
     @staticmethod
@@ -458,14 +478,30 @@ class Pseudonyms:
     def categorical(self, codes: pa.ChunkedArray | pa.Array) -> pd.Categorical:
         """Codes (int32, null for none) as a pandas Categorical of pseudonyms, categories sorted."""
         table = self._table()
-        order = np.argsort(table.view(f"S{HEX_DIGITS}").reshape(-1), kind="stable")
+        numbers = np.empty(self._count, dtype=np.int64)
+        numbers[self._sorted_codes] = self._sorted
+        order = _hex_order(table)
         rank = np.empty(len(order) + 1, dtype=np.int32)
         rank[order] = np.arange(len(order), dtype=np.int32)
         rank[-1] = -1
         values = _single(codes) if len(codes) else pa.array([], pa.int32())
         positions = values.fill_null(-1).to_numpy(zero_copy_only=False)  # int32: no 64-bit copy of every row
-        categories = table[order].view(f"S{HEX_DIGITS}").reshape(-1).astype(f"U{HEX_DIGITS}").astype(object)
+        categories = self._digests_of.texts(numbers[order], table[order])
         return pd.Categorical.from_codes(rank[positions], categories=pd.Index(categories, dtype=object))
+
+
+def _hex_order(digits: np.ndarray) -> np.ndarray:
+    """The order that sorts rows of lowercase hex digits ((n × 32) uint8) as text: by their first 16 digits read
+    as one 64-bit number (a sort of machine words, not of strings), and as text only when two of those tie."""
+    nibbles = digits[:, :16] - np.where(digits[:, :16] >= ord("a"), ord("a") - 10, ord("0")).astype(np.uint8)
+    key = np.zeros(len(digits), dtype=np.uint64)
+    for column in range(16):
+        key <<= np.uint64(4)
+        key |= nibbles[:, column]
+    order = np.argsort(key)
+    if (key[order][1:] == key[order][:-1]).any():  # a national spine has odds of 1 in 20 million: then by all 32 digits
+        return np.argsort(np.ascontiguousarray(digits).view(f"S{HEX_DIGITS}").reshape(-1), kind="stable")
+    return order
 
 
 def _identify(values: pa.Array | pa.ChunkedArray, reference: pa.Array, pseudonyms: Pseudonyms, changes: Changes,

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from concurrent.futures import ThreadPoolExecutor
 
@@ -326,3 +328,31 @@ def test_digests_shared_by_threads_are_each_numbers_own_hmac():
         results = list(pool.map(digests.of, batches))
     for numbers, found in zip(batches, results, strict=True):
         assert (found == hex_digests(key, to_canonical(numbers)).reshape(-1, HEX_DIGITS)).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text("0123456789abcdef", min_size=32, max_size=32), max_size=40, unique=True),
+       st.integers(0, 31))
+def test_hex_order_sorts_pseudonyms_as_text_even_when_their_first_16_digits_tie(texts, shared):
+    from linkage.ingest import _hex_order
+
+    # Give pairs the same first 16 digits (and more) so the order must come from the digits after them.
+    texts = list(dict.fromkeys(t if i % 2 == 0 or not texts else texts[i - 1][:shared] + t[shared:]
+                               for i, t in enumerate(texts)))
+    digits = np.frombuffer("".join(texts).encode(), dtype=np.uint8).reshape(-1, HEX_DIGITS)
+    assert [texts[i] for i in _hex_order(digits)] == sorted(texts)
+
+
+def test_registers_share_each_pseudonyms_text(small_world, master_key, project, secure_dir):
+    """Registers ingested with one Digests (as link_world does) hold each pseudonym as one Python string, not one
+    per register."""
+    from pseudonym.pseudonyms import project_key
+
+    digests, changes = Digests(project_key(master_key, project)), load_changes(small_world)
+    categories = [ingest_register(name, small_world, key=master_key, project=project, changes=changes,
+                                  secure_dir=secure_dir / "shared", digests=digests).frame["pseudonym_id"]
+                  .cat.categories for name in ("population", "drugs")]
+    persons, drugs = categories
+    common = drugs.intersection(persons)
+    assert len(common) > 0.5 * len(drugs)
+    assert all(persons[i] is drugs[j] for i, j in zip(persons.get_indexer(common), drugs.get_indexer(common)))
