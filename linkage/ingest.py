@@ -754,20 +754,19 @@ class _Seen:
     @staticmethod
     def hashed(batch: pa.Table) -> _Hashed:
         """A batch's row hashes sorted, with the rows that repeat an earlier row of the same batch (no state:
-        batches can be hashed side by side)."""
+        batches can be hashed side by side). While sorting, the low half of the first hash carries the row's place
+        in the batch: one sort of machine words orders the rows by hash, an earlier row first among equal ones,
+        and the high half with the second hash (96 bits) tells rows apart."""
         first, second = _row_hashes(batch)
-        order = np.argsort(first)
-        tied = np.flatnonzero(first[order][1:] == first[order][:-1])
-        if len(tied):  # an earlier row comes first among equal hashes (rare: repeats, so fix only those)
-            tied = np.unique(np.r_[tied, tied + 1])
-            rows = order[tied]
-            order[tied] = rows[np.lexsort((rows, first[rows]))]
-        a, b = first[order], second[order]
+        keyed = (first & _HIGH_HALF) | np.arange(len(first), dtype=np.uint64)
+        keyed.sort()
+        order = (keyed & _LOW_HALF).astype(np.intp)
+        a, b = np.bitwise_and(keyed, _HIGH_HALF, out=keyed), second[order]
         repeat = np.zeros(len(a), dtype=bool)
         same = np.flatnonzero(a[1:] == a[:-1]) + 1
         repeat[same] = b[same] == b[same - 1]
-        for i in same[~repeat[same]]:  # equal first hashes, different second: look further back in the run
-            repeat[i] = bool((b[:i][a[:i] == a[i]] == b[i]).any())
+        for i in same[~repeat[same]]:  # equal first hashes, different second: look back over the equal ones
+            repeat[i] = bool((b[np.searchsorted(a, a[i]):i] == b[i]).any())
         return _Hashed(order, a, b, repeat)
 
     def repeats(self, hashed: _Hashed) -> np.ndarray:
@@ -809,6 +808,8 @@ class _Seen:
         self.bitmap[byte[starts]] |= np.bitwise_or.reduceat(bit, starts)
 
     def _remember(self, first: np.ndarray, second: np.ndarray) -> None:
+        if not len(first):  # a batch of repeats only: nothing new (an empty run cannot be searched)
+            return
         self.runs.append((first, second))
         self.count += len(first)
         if self.count * 8 > (1 << self.bits):  # too full to say much: a bitmap twice (or more) the size
@@ -827,6 +828,9 @@ class _Seen:
 #: log2 of the first bitmap's size in bits (2 MB), and the most runs kept before they are merged.
 _BITMAP_BITS = 24
 _MAX_RUNS = 64
+#: The first hash's halves: the high one is kept, the low one carries a row's place in its batch while sorting.
+_LOW_HALF = np.uint64(0xFFFFFFFF)
+_HIGH_HALF = ~_LOW_HALF
 
 
 def _row_hashes(batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
@@ -846,7 +850,8 @@ def _row_hashes(batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
             else:
                 hashed = _mix(bits ^ _SEEDS[k])
                 hashed[column.is_null().to_numpy(zero_copy_only=False)] = _NULL_HASH
-            combined[k] = (combined[k] ^ hashed) * _MIX
+            combined[k] ^= hashed
+            combined[k] *= _MIX
     return combined[0], combined[1]
 
 

@@ -356,3 +356,41 @@ def test_registers_share_each_pseudonyms_text(small_world, master_key, project, 
     common = drugs.intersection(persons)
     assert len(common) > 0.5 * len(drugs)
     assert all(persons[i] is drugs[j] for i, j in zip(persons.get_indexer(common), drugs.get_indexer(common)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "a\0", "b", "é" * 40, None]), st.integers(0, 2)), max_size=120),
+       st.integers(1, 25))
+def test_repeats_are_exact_repeats_of_whole_rows(rows, batch):
+    from linkage.ingest import _Seen
+
+    frame = pd.DataFrame(rows, columns=["text", "number"], dtype=object).astype({"number": "Int64"})
+    seen, found = _Seen(), []
+    for start in range(0, len(frame), batch):
+        table = pa.Table.from_pandas(frame.iloc[start:start + batch], preserve_index=False)
+        found.append(seen.repeats(_Seen.hashed(table)))
+    earlier: set[tuple] = set()  # not pandas' duplicated: its string hashtable stops at a NUL ("a" == "a\0")
+    expected = [row in earlier or earlier.add(row) is not None for row in rows]
+    assert (np.concatenate(found).tolist() if found else []) == expected
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=80), st.integers(1, 20))
+def test_repeats_when_first_hashes_all_tie_are_decided_by_the_second(values, batch):
+    """The kept half of the first hash ties far more often than a whole hash would: force every row to tie, so
+    that only the look-back over equal first hashes (in a batch and in the runs) can tell rows apart."""
+    import linkage.ingest
+    from linkage.ingest import _Seen
+
+    def tied(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+        values = table["v"].to_numpy()
+        return np.zeros(len(values), np.uint64), values.astype(np.uint64) + np.uint64(1)
+
+    seen, found, real = _Seen(), [], linkage.ingest._row_hashes
+    linkage.ingest._row_hashes = tied
+    try:
+        for start in range(0, len(values), batch):
+            found.append(seen.repeats(_Seen.hashed(pa.table({"v": values[start:start + batch]}))))
+    finally:
+        linkage.ingest._row_hashes = real
+    assert (np.concatenate(found).tolist() if found else []) == pd.Series(values, dtype="int64").duplicated().tolist()
