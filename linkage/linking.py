@@ -25,6 +25,7 @@ from linkage.changes import load_changes
 from linkage.deterministic import (
     LINK_METHOD,
     LINK_METHODS,
+    PseudonymSet,
     link_deterministic,
     spine,
     with_pseudonyms,
@@ -134,7 +135,7 @@ def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, se
     `probabilistic` is False, link the records without a usable identifier by their evidence.
 
     `columns` limits the columns kept per register and `workers` ingests batches side by side (see
-    `ingest_register`); rejects go to `secure_dir`. `identifiers` also gathers every identifier as written
+    `ingest_register`) and, above one, runs the two linkages side by side; rejects go to `secure_dir`. `identifiers` also gathers every identifier as written
     (`LinkedWorld.identifiers`).
     """
     names = list(registers) if registers is not None else [n for n, r in REGISTERS.items()
@@ -165,17 +166,29 @@ def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, se
     ingested = {name: done[name] for name in order}  # the catalogue's order, whatever order they ran in
     seconds["ingest"] = time.perf_counter() - start
     tick()
-    start = time.perf_counter()
     persons = spine(ingested["population"])
     frames = {name: ing.frame for name, ing in ingested.items() if name not in ("population", "residence")}
-    for name, frame in frames.items():
-        if ingested[name].register.identifier is not None:
-            frame[LINK_METHOD] = link_deterministic(frame, persons)
-    seconds["deterministic"] = time.perf_counter() - start
-    start = time.perf_counter()
-    residence = ingested["residence"].frame
-    evidence = _evidence(ingested, frames)
-    found = link_evidence(evidence if probabilistic else evidence.iloc[:0], persons, residence)
+    PseudonymSet.of(persons)  # the spine's pseudonyms sorted once, here, for both linkages
+
+    def deterministic() -> None:
+        start = time.perf_counter()
+        for name, frame in frames.items():
+            if ingested[name].register.identifier is not None:
+                frame[LINK_METHOD] = link_deterministic(frame, persons)
+        seconds["deterministic"] = time.perf_counter() - start
+
+    # The deterministic join writes the registers' frames, the probabilistic linkage reads only the evidence and
+    # the spine: with a worker to spare they run side by side, and the probabilistic links are applied after both.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reglink-deterministic") as pool:
+        joined = pool.submit(deterministic) if workers > 1 else None
+        if joined is None:
+            deterministic()
+        start = time.perf_counter()
+        residence = ingested["residence"].frame
+        evidence = _evidence(ingested, frames)
+        found = link_evidence(evidence if probabilistic else evidence.iloc[:0], persons, residence)
+        if joined is not None:
+            joined.result()
     _apply(found, evidence, frames)
     seconds["probabilistic"] = time.perf_counter() - start
     release_memory()
