@@ -83,8 +83,8 @@ def any_within(query_group: np.ndarray, low: np.ndarray, high: np.ndarray, event
     return found
 
 
-#: The last `Persons.of`, by (frame, id column, birth date column, length): see there.
-_PERSONS: dict[tuple[int, int, int, int], tuple[weakref.ref, Persons]] = {}
+#: The last `Persons.of`: by the frame's identity, with the columns it was made from (see there).
+_PERSONS: dict[int, tuple[weakref.ref, Persons, tuple]] = {}
 
 
 @dataclass(frozen=True)
@@ -99,18 +99,19 @@ class Persons:
     def of(cls, persons: pd.DataFrame, *, columns: tuple[str, ...] = ()) -> Persons:
         """Check and sort a persons frame (`id` unique, `fodelsedatum` a date, plus any `columns` needed).
 
-        The result is remembered for the frame while its `id` and `fodelsedatum` columns stay the same objects:
-        one persons frame serves many outcome functions, and a million ids need not be checked and hashed each
-        time."""
+        The result is remembered for the frame while its `id` and `fodelsedatum` columns hold the same values: one
+        persons frame serves many outcome functions, and a million ids need not be checked and hashed each time.
+        (Values, not column objects: pandas makes new column objects of a frame whenever it consolidates it.)"""
         require_columns(persons, ["id", "fodelsedatum", *columns], source="persons")
-        key = (id(persons), id(persons["id"].array), id(persons["fodelsedatum"].array), len(persons))
-        known = _PERSONS.get(key)
-        if known is not None and known[0]() is persons:
+        source = (persons["id"].array, persons["fodelsedatum"].array)
+        known = _PERSONS.get(id(persons))
+        if known is not None and known[0]() is persons and all(
+                new is old or (len(new) == len(old) and new.equals(old)) for new, old in zip(source, known[2])):
             return known[1]
         made = cls._checked(persons)
         _PERSONS.clear()  # one frame at a time: enough for a run of outcome functions
-        _PERSONS[key] = (weakref.ref(persons), made)
-        weakref.finalize(persons, _PERSONS.pop, key, None)  # and not a moment longer than the frame
+        _PERSONS[id(persons)] = (weakref.ref(persons), made, source)
+        weakref.finalize(persons, _PERSONS.pop, id(persons), None)  # and not a moment longer than the frame
         return made
 
     @classmethod
