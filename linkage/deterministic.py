@@ -8,8 +8,6 @@ pseudonyms are categorical (`linkage.ingest`): only its distinct pseudonyms are 
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -17,6 +15,7 @@ import pyarrow.compute as pc
 
 from linkage.errors import InputError
 from linkage.ingest import PSEUDONYM, ROW, Ingested
+from linkage.memo import FrameMemo
 
 #: How a record was linked, or why it was not.
 LINK_METHODS = ("deterministic", "probabilistic", "ambiguous", "unlinked", "not_in_population")
@@ -53,16 +52,8 @@ class PseudonymSet:
 
     @classmethod
     def of(cls, persons: pd.DataFrame) -> PseudonymSet:
-        """The pseudonyms of a persons frame (the spine), remembered while the frame and its column stay the same."""
-        key = (id(persons), id(persons[PSEUDONYM].array), len(persons))
-        known = _SETS.get(key)
-        if known is not None and known[0]() is persons:
-            return known[1]
-        made = cls(arrow(persons[PSEUDONYM]))
-        _SETS.clear()  # one spine at a time
-        _SETS[key] = (weakref.ref(persons), made)
-        weakref.finalize(persons, _SETS.pop, key, None)
-        return made
+        """The pseudonyms of a persons frame (the spine), remembered while its pseudonyms stay the same (`FrameMemo`)."""
+        return _SETS.get(persons, lambda frame: cls(arrow(frame[PSEUDONYM])))
 
     def positions(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Per value its position among the set's pseudonyms as given (-1 where absent); a dictionary-encoded
@@ -95,7 +86,8 @@ class PseudonymSet:
         return self.positions(values) >= 0
 
 
-_SETS: dict[tuple[int, int, int], tuple[weakref.ref, PseudonymSet]] = {}
+#: The spine's set, made once per persons frame (`PseudonymSet.of`).
+_SETS: FrameMemo[PseudonymSet] = FrameMemo(PSEUDONYM)
 
 
 def _fixed_width(text: pa.Array) -> np.ndarray | None:

@@ -8,7 +8,6 @@ before the 25th.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,6 +18,7 @@ import pyarrow.compute as pc
 
 from linkage.errors import InputError
 from linkage.io import require_columns
+from linkage.memo import FrameMemo
 
 DAY = "datetime64[D]"
 #: Day numbers (days since 1970) are shifted by OFFSET into [0, SPAN) so that (group, day) pairs pack into one int64.
@@ -83,10 +83,6 @@ def any_within(query_group: np.ndarray, low: np.ndarray, high: np.ndarray, event
     return found
 
 
-#: The last `Persons.of`: by the frame's identity, with the columns it was made from (see there).
-_PERSONS: dict[int, tuple[weakref.ref, Persons, tuple]] = {}
-
-
 @dataclass(frozen=True)
 class Persons:
     """`persons` sorted by `id`: the ids and their birth dates (datetime64[D], NaT where unknown)."""
@@ -99,20 +95,11 @@ class Persons:
     def of(cls, persons: pd.DataFrame, *, columns: tuple[str, ...] = ()) -> Persons:
         """Check and sort a persons frame (`id` unique, `fodelsedatum` a date, plus any `columns` needed).
 
-        The result is remembered for the frame while its `id` and `fodelsedatum` columns hold the same values: one
-        persons frame serves many outcome functions, and a million ids need not be checked and hashed each time.
-        (Values, not column objects: pandas makes new column objects of a frame whenever it consolidates it.)"""
+        The result is remembered for the frame while its `id` and `fodelsedatum` columns hold the same values
+        (`FrameMemo`): one persons frame serves many outcome functions, and a million ids need not be checked and
+        hashed each time."""
         require_columns(persons, ["id", "fodelsedatum", *columns], source="persons")
-        source = (persons["id"].array, persons["fodelsedatum"].array)
-        known = _PERSONS.get(id(persons))
-        if known is not None and known[0]() is persons and all(
-                new is old or (len(new) == len(old) and new.equals(old)) for new, old in zip(source, known[2])):
-            return known[1]
-        made = cls._checked(persons)
-        _PERSONS.clear()  # one frame at a time: enough for a run of outcome functions
-        _PERSONS[id(persons)] = (weakref.ref(persons), made, source)
-        weakref.finalize(persons, _PERSONS.pop, id(persons), None)  # and not a moment longer than the frame
-        return made
+        return _PERSONS.get(persons, cls._checked)
 
     @classmethod
     def _checked(cls, persons: pd.DataFrame) -> Persons:
@@ -159,6 +146,10 @@ class Persons:
     def result(self, **columns) -> pd.DataFrame:
         """One row per person, sorted by id: `id` and the given columns."""
         return pd.DataFrame({"id": self.ids.to_numpy(), **columns})
+
+
+#: The last persons frame checked (`Persons.of`).
+_PERSONS: FrameMemo[Persons] = FrameMemo("id", "fodelsedatum")
 
 
 def positions_in(index: pd.Index, ids: pd.Series) -> np.ndarray:

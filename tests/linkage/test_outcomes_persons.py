@@ -1,4 +1,4 @@
-"""`Persons.of` checks and sorts a persons frame once and serves it to every outcome function while the frame's ids
+"""`Persons.of` (through `linkage.memo.FrameMemo`) checks and sorts a persons frame once and serves it to every outcome function while the frame's ids
 and birth dates stay what they were — even when pandas remakes the frame's column objects."""
 
 from __future__ import annotations
@@ -37,3 +37,16 @@ def test_changed_ids_or_birth_dates_are_checked_again():
     frame["id"] = pd.array(["p1", "p1", "p2"], dtype="string[pyarrow]")
     with pytest.raises(InputError, match="not unique"):
         Persons.of(frame)
+
+
+def test_what_is_remembered_goes_with_the_frame():
+    import gc
+
+    from linkage.outcomes import persons as module
+
+    frame = persons()
+    Persons.of(frame)
+    assert module._PERSONS._entry is not None
+    del frame
+    gc.collect()
+    assert module._PERSONS._entry is None
