@@ -41,6 +41,16 @@ def factorized(values: pd.Series, *, sort: bool = False) -> tuple[np.ndarray, np
     return codes.astype(_smallest(len(uniques)), copy=False), np.asarray(uniques)
 
 
+def numbers(values: pd.Series) -> np.ndarray:
+    """A column's values as float64, NaN where missing or not a number: text (a year, a count) is parsed once per
+    distinct value, not once per row of a register."""
+    if pd.api.types.is_numeric_dtype(values.dtype) and not isinstance(values.dtype, pd.CategoricalDtype):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    codes, uniques = factorized(values)
+    parsed = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.append(parsed, np.nan)[codes]
+
+
 def _smallest(distinct: int) -> np.dtype:
     """The smallest signed integer type for codes -1 .. distinct - 1."""
     return np.min_scalar_type(-max(distinct, 1))  # -n fits exactly when n - 1 does

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from linkage.io import require_columns
-from linkage.outcomes.codes import CodeColumn
+from linkage.outcomes.codes import CodeColumn, numbers
 from linkage.outcomes.persons import (
     DAY, OFFSET, SPAN, Persons, age_on, any_within, as_day, days, pack, sort_order, year_end, year_of,
 )
@@ -192,8 +192,7 @@ def _records(frame: pd.DataFrame, child: np.ndarray, key: list[str], source: str
 
 def _whole(values: pd.Series) -> np.ndarray:
     """Whole numbers as int64, -1 where missing or unreadable."""
-    number = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return np.nan_to_num(number, nan=-1).astype(np.int64)
+    return np.nan_to_num(numbers(values), nan=-1).astype(np.int64)
 
 
 def _sortable(day: np.ndarray, *, missing: int) -> np.ndarray:
@@ -312,8 +311,7 @@ def _leaving_year(people: Persons, year9_year: int | pd.Series | None) -> np.nda
         position = people.positions(year9_year.index.to_series())  # categorical ids: looked up once each
         found = position >= 0
         given = np.full(len(people), np.nan)
-        given[position[found]] = pd.to_numeric(year9_year, errors="coerce").to_numpy(dtype=float,
-                                                                                   na_value=np.nan)[found]
+        given[position[found]] = numbers(year9_year)[found]
         return np.where(np.isnan(given), normal, given)
     return np.full(len(people), float(year9_year))
 

@@ -1,4 +1,5 @@
-"""Code columns: factorised once into small codes, whatever form the column comes in."""
+"""Code columns: factorised once into small codes, and read as numbers once per distinct value, whatever form the
+column comes in."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkage.outcomes.codes import factorized
+from linkage.outcomes.codes import factorized, numbers
 
 values_strategy = st.lists(st.one_of(st.none(), st.text("FXN0123 ", min_size=1, max_size=4)), max_size=60)
 
@@ -37,3 +38,14 @@ def test_many_distinct_values_get_wider_codes():
     values = pd.Series([f"{i:05d}" for i in range(300)], dtype=pd.ArrowDtype(pa.string()))
     codes, uniques = factorized(values)
     assert codes.dtype == np.int16 and (uniques[codes] == values.to_numpy(dtype=object)).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.sampled_from(["2013", " 2014", "2015.0", "x", "", "-1", "1e3"])),
+                       max_size=40))
+def test_numbers_are_read_as_pandas_reads_them_row_by_row(values):
+    for name, series in forms(values).items():
+        expected = pd.to_numeric(series.astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        np.testing.assert_array_equal(numbers(series), expected, err_msg=name)
+    typed = pd.Series([2013, None, 2015], dtype="Int64")
+    np.testing.assert_array_equal(numbers(typed), [2013.0, np.nan, 2015.0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -88,3 +89,27 @@ def test_the_columns_are_education_outcomes_variables_and_validate():
     derived = pd.concat([frame.set_index("id") for frame in frames], axis=1).reset_index(drop=True)
     report = codebooks.validate(derived, codebooks.load("education_outcomes"))
     assert report.ok, report.to_text()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d", "x", None]),
+                          st.one_of(st.none(), st.sampled_from(["2012", "2016", "2017", "2018", "20x7"]))),
+                max_size=30),
+       st.sampled_from(["object", "category", "arrow"]))
+def test_grade_outcomes_follow_their_definitions_row_by_row(rows, form):
+    """Completed by 17, absent and the latest leaving year against their definitions read row by row, for ids and
+    years held as text, categories or Arrow text, with rows of no id, of an id not among the persons, of no year
+    and of a year that is not a number."""
+    frame = pd.DataFrame(rows, columns=["id", "avgangsar"], dtype=object)
+    if form != "object":
+        frame = frame.astype("category" if form == "category" else pd.ArrowDtype(pa.string()))
+    result = values(completed_compulsory_school(frame, PEOPLE), "fullfoljt_grundskolan_17")
+    births = {row.id: row.fodelsedatum for row in PEOPLE.itertuples()}
+    expected = {who: None if pd.isna(born) else any(
+        w == who and y is not None and y.isdigit() and int(y) <= born.year + 17 for w, y in rows)
+        for who, born in births.items()}
+    assert result == expected
+    absent = absent_from_grade_register(frame, PEOPLE)
+    years = {who: [int(y) for w, y in rows if w == who and y is not None and y.isdigit()] for who in births}
+    assert values(absent, "saknas_i_betygsregistret") == {who: all(w != who for w, _ in rows) for who in births}
+    assert values(absent, "avgangsar_ak9") == {who: max(found) if found else None for who, found in years.items()}
