@@ -89,10 +89,15 @@ class LinkedWorld:
         return pd.DataFrame(rows)
 
     def for_outcomes(self, name: str, columns: list[str] | None = None, *,
-                     of: pd.Index | pd.Series | np.ndarray | None = None) -> pd.DataFrame:
+                     of: pd.Index | pd.Series | np.ndarray | None = None, others: bool = False) -> pd.DataFrame:
         """Register `name`'s linked records keyed by `id` (the pseudonym), as `linkage.outcomes` takes them;
         `persons` for the spine. `columns` (besides `id`) limits what is copied, and `of` (pseudonyms) the persons
-        whose records are: a register may have tens of millions of rows, and one copy serves both limits."""
+        whose records are: a register may have tens of millions of rows, and one copy serves both limits.
+
+        With `others`, when those records are most of the register, the register's rows come as they are, without
+        a copy, records of others and unlinked ones included: for callers that look every id up among their
+        persons anyway, as the outcome functions do (an unlinked record has no id; a linked record of someone
+        else has an id that is not among them)."""
         if name == "persons":
             return self.persons.rename(columns={PSEUDONYM: "id"})
         frame = self.registers[name]
@@ -102,6 +107,10 @@ class LinkedWorld:
             keep &= _rows_of(frame[PSEUDONYM], of)
         if columns is not None:
             frame = frame[[PSEUDONYM, *(c for c in dict.fromkeys(columns) if c not in (PSEUDONYM, "id"))]]
+        if others and 2 * keep.sum() >= len(keep):
+            out = pd.DataFrame({column: values.array for column, values in frame.items()}, copy=False)
+            out.columns = ["id" if column == PSEUDONYM else column for column in out.columns]
+            return out
         out = frame.copy(deep=False) if keep.all() else _rows(frame, keep)
         if PSEUDONYM in out and isinstance(out[PSEUDONYM].dtype, pd.CategoricalDtype):
             out[PSEUDONYM] = without_unused(out[PSEUDONYM])  # the ids of these rows only

@@ -52,11 +52,12 @@ class Sources:
     def events(self, register: str) -> pd.DataFrame:
         """The register's linked records of the cohort persons keyed by `id` (for the large ones only the columns
         outcomes read), copied out once and shared by the derivers that read it: every outcome is a person's own,
-        so the records of others are never needed."""
+        so the records of others are never needed — nor copied away when they are few (`others`: the outcome
+        functions pass over them)."""
         if register not in self.copies:
             columns = EVENT_COLUMNS.get(register)
             self.copies[register] = self.linked.for_outcomes(register, list(columns) if columns else None,
-                                                             of=Persons.of(self.persons).ids)
+                                                             of=Persons.of(self.persons).ids, others=True)
         return self.copies[register]
 
     def release(self, keep: set[str]) -> None:
