@@ -170,8 +170,9 @@ def cohort(linked: LinkedWorld, request: Request) -> pd.DataFrame:
     chosen = persons[(year >= low) & (year <= high)].assign(fodelsedatum=birth[(year >= low) & (year <= high)])
     chosen = chosen.take(sort_order(chosen[ID])).reset_index(drop=True)
     ids = pd.Index(np.asarray(chosen[ID], dtype=object))  # one hash table of the ids for every look-up below
-    grades = linked.for_outcomes("grades_year9", ["avgangsar"], of=ids)
-    leaving = grades.groupby(ID, observed=True)["avgangsar"].max() if len(grades) else None
+    grades = linked.for_outcomes("grades_year9", ["avgangsar"], of=ids, others=True)
+    latest = outcomes.absent_from_grade_register(grades, chosen)  # each person's latest leaving year (NA: none)
+    leaving = latest.set_index(ID)["avgangsar_ak9"] if len(grades) else None
     flags = outcomes.populations(linked.for_outcomes("placement_placement", of=ids), chosen,
                                  end_date=request.reference_date, year9_year=leaving)
     flags = aligned(ids, flags, list(flags.columns.drop(ID)))

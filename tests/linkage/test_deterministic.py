@@ -162,25 +162,3 @@ def test_setting_pseudonyms_keeps_every_other_row_and_the_categories_sorted(cate
     assert [None if pd.isna(v) else v for v in result] == expected
     assert list(result.cat.categories) == sorted(set(categories) | set(values))
 
-
-def test_derived_variables_are_the_same_whether_others_records_are_dropped_or_passed_over(linked_world,
-                                                                                          monkeypatch):
-    """`for_outcomes(others=True)` hands the outcome functions a register's rows as they are when the persons' own
-    are most of them (here: all but every fifth person, and unlinked records): every derived variable of the
-    example request comes out as from the filtered copy."""
-    from linkage.extract import derive
-    from linkage.extract.request import EXAMPLE, parse_request
-    from linkage.linking import LinkedWorld
-
-    request = parse_request(EXAMPLE)
-    people = derive.cohort(linked_world, request)
-    people = people.drop(index=people.index[::5]).reset_index(drop=True)
-    ids = pd.Index(people["id"])
-    rows = linked_world.for_outcomes("patient", of=ids, others=True)
-    assert len(rows) == len(linked_world.registers["patient"]) > 1.1 * len(linked_world.for_outcomes("patient", of=ids))
-    assert rows["id"].isna().any()
-    passed_over = derive.persons_table(linked_world, request, people)
-    real = LinkedWorld.for_outcomes
-    monkeypatch.setattr(LinkedWorld, "for_outcomes", lambda self, *args, others=False, **kwargs:
-                        real(self, *args, **kwargs))
-    pd.testing.assert_frame_equal(passed_over, derive.persons_table(linked_world, request, people))
