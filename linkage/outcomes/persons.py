@@ -62,6 +62,27 @@ def age_on(birth: np.ndarray, when: np.ndarray) -> np.ndarray:
     return np.where(np.isnat(birth) | np.isnat(when), np.nan, age)
 
 
+def calendar_keys(day: np.ndarray) -> np.ndarray:
+    """Year × 10 000 + month × 100 + day of month of each date (int64, -1 where NaT). Keys compare as the dates do,
+    and a person is at least `a` years old on a date exactly when its key is at least their birth's key + a × 10 000
+    (completed years, as `age_on`: born on 29 February, a year older on 1 March in other years). A long array goes
+    through a table of the days it spans: the calendar is worked out once per day, not once per row."""
+    day = np.asarray(day).astype(DAY, copy=False)
+    valid = ~np.isnat(day)
+    if not valid.any():
+        return np.full(len(day), -1, dtype=np.int64)
+    ints = day.view(np.int64)
+    low = int(ints.min(where=valid, initial=np.iinfo(np.int64).max))
+    high = int(ints.max(where=valid, initial=np.iinfo(np.int64).min))
+    if len(day) > 4 * (high - low + 1):
+        span = np.arange(low, high + 1).astype(DAY)
+        keys = (year_of(span) * 10_000 + _month_day(span))[np.clip(ints - low, 0, high - low)]  # NaT: clipped
+    else:
+        keys = year_of(day) * 10_000 + _month_day(day)
+    keys[~valid] = -1
+    return keys
+
+
 def _month_day(day: np.ndarray) -> np.ndarray:
     """Month * 100 + day of month (1 March = 301)."""
     month = day.astype("datetime64[M]")
@@ -133,10 +154,11 @@ class Persons:
             raise ValueError(f"the age window needs 0 <= from_age < to_age (got {from_age}, {to_age})")
         row = np.flatnonzero(np.logical_or.reduce([*selections.values(), np.zeros(len(ids), bool)]))
         position = self.positions(ids.iloc[row])
-        age = np.full(len(row), np.nan)
-        known = position >= 0
-        age[known] = age_on(self.birth[position[known]], when[row[known]])
-        inside = (age >= from_age) & (age < to_age)
+        born = calendar_keys(self.birth)
+        born[np.isnat(self.birth)] = _NEVER  # no birth date: no age, no row counts (and the flag is NA)
+        start = np.append(born, _NEVER)[position] + from_age * 10_000  # the last: rows of no person here
+        key = calendar_keys(when[row])
+        inside = (key >= start) & (key < start + (to_age - from_age) * 10_000)
         return {name: self.flag(self.any(position[inside & selected[row]])) for name, selected in selections.items()}
 
     def flag(self, values: np.ndarray) -> pd.arrays.BooleanArray:
@@ -147,6 +169,9 @@ class Persons:
         """One row per person, sorted by id: `id` and the given columns."""
         return pd.DataFrame({"id": self.ids.to_numpy(), **columns})
 
+
+#: A calendar key beyond every date's (`calendar_keys`).
+_NEVER = 10**12
 
 #: The last persons frame checked (`Persons.of`).
 _PERSONS: FrameMemo[Persons] = FrameMemo("id", "fodelsedatum")
