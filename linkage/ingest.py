@@ -738,10 +738,11 @@ class _Hashed:
 
 
 class _Seen:
-    """Rows seen so far, as two independent 64-bit hashes of all their values: a row is a repeat when both
-    match an earlier row's (a false repeat would need two 64-bit collisions at once).
+    """Rows seen so far, as two independent hashes of all their values (the high 32 bits of the first, all 64 of
+    the second): a row is a repeat when both match an earlier row's (a false repeat would need a 96-bit
+    collision).
 
-    Each batch's hashes are kept as one sorted run. A bitmap of the first hashes (at most one bit in eight set,
+    Each batch's hashes are kept as one sorted run. A bitmap of the first hashes (at most one bit in sixteen set,
     doubled as rows come) says which rows cannot have been seen, so only the few others are looked up in the runs,
     and runs are never merged while they are few."""
 
@@ -812,8 +813,8 @@ class _Seen:
             return
         self.runs.append((first, second))
         self.count += len(first)
-        if self.count * 8 > (1 << self.bits):  # too full to say much: a bitmap twice (or more) the size
-            while self.count * 8 > (1 << self.bits):
+        if self.count * 16 > (1 << self.bits):  # too full to say much: a bitmap twice (or more) the size
+            while self.count * 16 > (1 << self.bits):
                 self.bits += 1
             self.bitmap = np.zeros(1 << (self.bits - 3), dtype=np.uint8)
             for run_first, _ in self.runs[:-1]:
