@@ -94,29 +94,39 @@ class LinkedWorld:
         `persons` for the spine. `columns` (besides `id`) limits what is copied, and `of` (pseudonyms) the persons
         whose records are: a register may have tens of millions of rows, and one copy serves both limits.
 
-        With `others`, when those records are most of the register, the register's rows come as they are, without
-        a copy, records of others and unlinked ones included: for callers that look every id up among their
-        persons anyway, as the outcome functions do (an unlinked record has no id; a linked record of someone
-        else has an id that is not among them)."""
+        With `others`, when the persons asked for are at least half as many as the register's (so their records
+        are most of it), the register's rows come as they are, without a copy or a look-up, records of others
+        and unlinked ones included: for callers that look every id up among their persons anyway, as the outcome
+        functions do (an unlinked record has no id; a linked record of someone else has an id not among them)."""
         if name == "persons":
             return self.persons.rename(columns={PSEUDONYM: "id"})
         frame = self.registers[name]
+        wanted = list(frame.columns) if columns is None else \
+            [PSEUDONYM, *(c for c in dict.fromkeys(columns) if c not in (PSEUDONYM, "id"))]
+        if others and _most_of(frame[PSEUDONYM], of):  # the columns' own arrays: no copy (frame[list] copies)
+            out = pd.DataFrame({column: frame[column].array for column in wanted}, copy=False)
+            out.columns = ["id" if column == PSEUDONYM else column for column in out.columns]
+            return out
         keep = frame[LINK_METHOD].isin(["deterministic", "probabilistic"]).to_numpy() if LINK_METHOD in frame \
             else np.ones(len(frame), dtype=bool)
         if of is not None:
             keep &= _rows_of(frame[PSEUDONYM], of)
-        if columns is not None:
-            frame = frame[[PSEUDONYM, *(c for c in dict.fromkeys(columns) if c not in (PSEUDONYM, "id"))]]
-        if others and 2 * keep.sum() >= len(keep):
-            out = pd.DataFrame({column: values.array for column, values in frame.items()}, copy=False)
-            out.columns = ["id" if column == PSEUDONYM else column for column in out.columns]
-            return out
+        frame = frame[wanted] if columns is not None else frame
         out = frame.copy(deep=False) if keep.all() else _rows(frame, keep)
         if PSEUDONYM in out and isinstance(out[PSEUDONYM].dtype, pd.CategoricalDtype):
             out[PSEUDONYM] = without_unused(out[PSEUDONYM])  # the ids of these rows only
         out.columns = ["id" if column == PSEUDONYM else column for column in out.columns]
         out.index = pd.RangeIndex(len(out))
         return out
+
+
+def _most_of(pseudonyms: pd.Series, of: pd.Index | pd.Series | np.ndarray | None) -> bool:
+    """Are the persons `of` (None: everyone) at least half as many as the persons of a register's rows? Counted,
+    not looked up: a guess at whose records are most of the register, which only decides whether to copy them."""
+    if of is None:
+        return True
+    persons = len(pseudonyms.cat.categories) if isinstance(pseudonyms.dtype, pd.CategoricalDtype) else len(pseudonyms)
+    return 2 * len(of) >= persons
 
 
 def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
