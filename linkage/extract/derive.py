@@ -236,16 +236,15 @@ def residence_at_15(persons: pd.DataFrame, residence: pd.DataFrame) -> pd.DataFr
     birth = people.birth.astype("datetime64[M]")
     day = people.birth - birth.astype(DAY)
     fifteenth = ((birth + np.timedelta64(15 * 12, "M")).astype(DAY) + day).astype(DAY)
-    rows = residence.rename(columns={PSEUDONYM: ID})
-    position = people.positions(rows[ID])
-    start = days(rows["fran_datum"], source="residence", column="fran_datum")
-    end = days(rows["till_datum"], source="residence", column="till_datum")
+    position = people.positions(residence[PSEUDONYM])  # the frame's own columns: no renamed copy of it
+    start = days(residence["fran_datum"], source="residence", column="fran_datum")
+    end = days(residence["till_datum"], source="residence", column="till_datum")
     known = position >= 0
-    when = np.full(len(rows), np.datetime64("NaT"), dtype=DAY)
+    when = np.full(len(residence), np.datetime64("NaT"), dtype=DAY)
     when[known] = fifteenth[position[known]]
-    covers = known & ~np.isnat(when) & (start <= when) & (np.isnat(end) | (when <= end))
+    covers = np.flatnonzero(known & ~np.isnat(when) & (start <= when) & (np.isnat(end) | (when <= end)))
     kommun = np.full(len(people), None, dtype=object)
-    kommun[position[covers]] = rows["kommun"].to_numpy(dtype=object)[covers]
+    kommun[position[covers]] = residence["kommun"].iloc[covers].to_numpy(dtype=object)  # the covering rows only
     kommun = pd.Series(kommun, dtype="string")
     return people.result(kommun=kommun.array, lan=kommun.map(codelist("kommun").group_map()).astype("string").array)
 

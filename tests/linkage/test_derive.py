@@ -39,3 +39,20 @@ def test_derived_variables_are_the_same_whether_others_records_are_dropped_or_pa
     monkeypatch.setattr(LinkedWorld, "for_outcomes", lambda self, *args, others=False, **kwargs:
                         real(self, *args, **kwargs))
     pd.testing.assert_frame_equal(passed_over, derive.persons_table(linked_world, request, people))
+
+
+def test_kommun_at_15_is_where_the_person_was_registered_on_their_15th_birthday():
+    """Spells cover their first and last day; an open spell runs on; a person with no covering spell, no birth
+    date or no residence row has no kommun; rows of others are passed over; län follows the kommun."""
+    persons = pd.DataFrame({"id": ["a", "b", "c", "d", "e"],
+                            "fodelsedatum": pd.to_datetime(["2000-03-10", "2000-02-29", "2001-01-01", None,
+                                                            "2002-06-01"])})
+    spells = [("a", "0180", "2000-03-10", "2015-03-09"), ("a", "1280", "2015-03-10", None),  # moved that day
+              ("b", "0180", "2014-01-01", "2015-02-28"), ("b", "2480", "2015-03-01", "2016-01-01"),  # 29 Feb born
+              ("c", "0180", "2010-01-01", "2015-12-31"),  # moved before turning 15
+              ("d", "0180", "2000-01-01", None), ("x", "0180", "2000-01-01", None)]
+    residence = pd.DataFrame(spells, columns=["pseudonym_id", "kommun", "fran_datum", "till_datum"]).astype(
+        {"kommun": "string", "fran_datum": "datetime64[ns]", "till_datum": "datetime64[ns]"})
+    found = derive.residence_at_15(persons, residence).set_index("id")
+    for column, expected in (("kommun", ["1280", "2480", None, None, None]), ("lan", ["12", "24", None, None, None])):
+        assert [None if pd.isna(v) else v for v in found[column]] == expected
