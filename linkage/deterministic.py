@@ -52,7 +52,8 @@ class PseudonymSet:
 
     @classmethod
     def of(cls, persons: pd.DataFrame) -> PseudonymSet:
-        """The pseudonyms of a persons frame (the spine), remembered while its pseudonyms stay the same (`FrameMemo`)."""
+        """The pseudonyms of a persons frame (the spine), remembered while its pseudonyms stay the same
+        (`FrameMemo`)."""
         return _SETS.get(persons, lambda frame: cls(arrow(frame[PSEUDONYM])))
 
     def positions(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -154,8 +154,8 @@ def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, se
     `probabilistic` is False, link the records without a usable identifier by their evidence.
 
     `columns` limits the columns kept per register and `workers` ingests batches side by side (see
-    `ingest_register`) and, above one, runs the two linkages side by side; rejects go to `secure_dir`. `identifiers` also gathers every identifier as written
-    (`LinkedWorld.identifiers`).
+    `ingest_register`) and, above one, runs the two linkages side by side; rejects go to `secure_dir`.
+    `identifiers` also gathers every identifier as written (`LinkedWorld.identifiers`).
     """
     names = list(registers) if registers is not None else [n for n, r in REGISTERS.items()
                                                              if r.role in ("events", "units")]

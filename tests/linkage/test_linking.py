@@ -1,5 +1,6 @@
 """`link_world` on the small synthetic world: registers ingested side by side, and the deterministic and probabilistic
-linkages run side by side, give the world of one at a time, and the identifiers it gathers for the leak guard are every identifier the input files hold."""
+linkages run side by side, give the world of one at a time, and the identifiers it gathers for the leak guard are
+every identifier the input files hold."""
 
 from __future__ import annotations
 

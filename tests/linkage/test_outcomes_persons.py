@@ -1,5 +1,6 @@
-"""`Persons.of` (through `linkage.memo.FrameMemo`) checks and sorts a persons frame once and serves it to every outcome function while the frame's ids
-and birth dates stay what they were — even when pandas remakes the frame's column objects."""
+"""`Persons.of` (through `linkage.memo.FrameMemo`) checks and sorts a persons frame once and serves it to every
+outcome function while the frame's ids and birth dates stay what they were — even when pandas remakes the frame's
+column objects."""
 
 from __future__ import annotations
 
