@@ -371,45 +371,61 @@ class _Context:
 
 
 class Digests:
-    """Pseudonyms of current numbers under one project key, each computed once however many registers carry the
-    number: the registers of one world share one (a million children are in most of them). Each pseudonym is kept
-    as its hex digits and as one Python string, which every register's categories share. Safe to share between
-    threads."""
+    """Pseudonyms (hex digits of the HMAC) of current numbers under one project key, each computed once however
+    many registers carry the number: the registers of one world share one (a million children are in most of
+    them). Safe to share between threads."""
 
     def __init__(self, key: bytes):
         self.key = key
         self._lock = threading.Lock()
-        self._runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (numbers sorted, hex digits, texts)
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (numbers sorted, their hex digits (n × 32))
+        self._texts = (np.zeros(0, np.int64), np.zeros(0, object))  # (numbers sorted, their pseudonyms as str)
 
-    def of(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The pseudonyms of these distinct numbers: their hex digits, one row of 32 per number ((n × 32) uint8),
-        and their texts (str objects, made once per number)."""
-        digits = np.empty((len(numbers), HEX_DIGITS), dtype=np.uint8)
-        texts = np.empty(len(numbers), dtype=object)
+    def of(self, numbers: np.ndarray) -> np.ndarray:
+        """Hex digits of each of these distinct numbers, one row of 32 per number ((n × 32) uint8)."""
+        out = np.empty((len(numbers), HEX_DIGITS), dtype=np.uint8)
         missing = np.ones(len(numbers), dtype=bool)
         with self._lock:
             runs = list(self._runs)
-        for run_numbers, run_digits, run_texts in runs:  # never empty
+        for run_numbers, run_digits in runs:  # never empty
             at = np.minimum(np.searchsorted(run_numbers, numbers), len(run_numbers) - 1)
             hit = missing & (run_numbers[at] == numbers)
-            digits[hit], texts[hit] = run_digits[at[hit]], run_texts[at[hit]]
+            out[hit] = run_digits[at[hit]]
             missing &= ~hit
         if missing.any():
             new = numbers[missing]
-            made = hex_digests(self.key, to_canonical(new)).reshape(-1, HEX_DIGITS)
-            words = made.view(f"S{HEX_DIGITS}").reshape(-1).astype(f"U{HEX_DIGITS}").astype(object)
-            digits[missing], texts[missing] = made, words
+            digits = hex_digests(self.key, to_canonical(new)).reshape(-1, HEX_DIGITS)
+            out[missing] = digits
             order = np.argsort(new)
             with self._lock:
-                self._runs.append((new[order], made[order], words[order]))
+                self._runs.append((new[order], digits[order]))
                 if len(self._runs) > _MAX_DIGEST_RUNS:
                     self._runs = [self._merged(self._runs)]
-        return digits, texts
+        return out
+
+    def texts(self, numbers: np.ndarray, digits: np.ndarray) -> np.ndarray:
+        """The pseudonyms of these distinct numbers (with their hex digits, (n × 32) uint8) as Python strings, one
+        object per number for every register: the registers' categories share them, so each is made and held
+        once, not once per register."""
+        with self._lock:
+            known, texts = self._texts
+        at = np.minimum(np.searchsorted(known, numbers), max(len(known) - 1, 0))
+        hit = known[at] == numbers if len(known) else np.zeros(len(numbers), dtype=bool)
+        out = np.empty(len(numbers), dtype=object)
+        out[hit] = texts[at[hit]]
+        if not hit.all():
+            made = np.ascontiguousarray(digits[~hit]).view(f"S{HEX_DIGITS}").reshape(-1)
+            out[~hit] = made = made.astype(f"U{HEX_DIGITS}").astype(object)
+            with self._lock:  # another register may have added some of these meanwhile: keep one of each
+                known, texts = self._texts
+                known, first = np.unique(np.concatenate([known, numbers[~hit]]), return_index=True)
+                self._texts = known, np.concatenate([texts, made])[first]
+        return out
 
     @staticmethod
-    def _merged(runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        numbers, first = np.unique(np.concatenate([n for n, _, _ in runs]), return_index=True)
-        return numbers, np.concatenate([d for _, d, _ in runs])[first], np.concatenate([t for _, _, t in runs])[first]
+    def _merged(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        numbers, first = np.unique(np.concatenate([n for n, _ in runs]), return_index=True)
+        return numbers, np.concatenate([d for _, d in runs])[first]
 
 
 _MAX_DIGEST_RUNS = 8
@@ -428,7 +444,7 @@ class Pseudonyms:
         self._lock = threading.Lock()
         self._sorted = np.zeros(0, np.int64)  # the numbers met so far, sorted
         self._sorted_codes = np.zeros(0, np.int32)  # their codes
-        self._parts: list[tuple[int, np.ndarray, np.ndarray]] = []  # (first code, digits and texts from it on)
+        self._digests: list[tuple[int, np.ndarray]] = []  # (first code, hex digits of the numbers from it on)
         self._count = 0
 
     def codes(self, numbers: np.ndarray) -> np.ndarray:
@@ -448,23 +464,30 @@ class Pseudonyms:
             self._sorted = np.insert(self._sorted, at[fresh], new)
             self._sorted_codes = np.insert(self._sorted_codes, at[fresh], found[fresh])
         if len(new):  # outside the lock: another batch may look up meanwhile
-            digits, texts = self._digests_of.of(new)
+            digests = self._digests_of.of(new).reshape(-1)
             with self._lock:
-                self._parts.append((first, digits, texts))
+                self._digests.append((first, digests))
         return found[inverse.reshape(-1)]
+
+    def _table(self) -> np.ndarray:
+        """Hex digits of every code's pseudonym, in code order ((codes × 32) uint8)."""
+        parts = sorted(self._digests, key=lambda part: part[0])
+        digits = np.concatenate([d for _, d in parts]) if parts else np.zeros(0, np.uint8)
+        return digits.reshape(-1, HEX_DIGITS)
 
     def categorical(self, codes: pa.ChunkedArray | pa.Array) -> pd.Categorical:
         """Codes (int32, null for none) as a pandas Categorical of pseudonyms, categories sorted."""
-        parts = sorted(self._parts, key=lambda part: part[0])
-        digits = np.concatenate([d for _, d, _ in parts]) if parts else np.zeros((0, HEX_DIGITS), np.uint8)
-        texts = np.concatenate([t for _, _, t in parts]) if parts else np.zeros(0, object)
-        order = _hex_order(digits)
+        table = self._table()
+        numbers = np.empty(self._count, dtype=np.int64)
+        numbers[self._sorted_codes] = self._sorted
+        order = _hex_order(table)
         rank = np.empty(len(order) + 1, dtype=np.int32)
         rank[order] = np.arange(len(order), dtype=np.int32)
         rank[-1] = -1
         values = _single(codes) if len(codes) else pa.array([], pa.int32())
         positions = values.fill_null(-1).to_numpy(zero_copy_only=False)  # int32: no 64-bit copy of every row
-        return pd.Categorical.from_codes(rank[positions], categories=pd.Index(texts[order], dtype=object))
+        categories = self._digests_of.texts(numbers[order], table[order])
+        return pd.Categorical.from_codes(rank[positions], categories=pd.Index(categories, dtype=object))
 
 
 def _hex_order(digits: np.ndarray) -> np.ndarray:

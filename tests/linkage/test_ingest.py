@@ -326,9 +326,8 @@ def test_digests_shared_by_threads_are_each_numbers_own_hmac():
     digests = Digests(key)
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(digests.of, batches))
-    for numbers, (found, texts) in zip(batches, results, strict=True):
+    for numbers, found in zip(batches, results, strict=True):
         assert (found == hex_digests(key, to_canonical(numbers)).reshape(-1, HEX_DIGITS)).all()
-        assert list(texts) == [bytes(row).decode("ascii") for row in found]
 
 
 @settings(max_examples=60, deadline=None)
