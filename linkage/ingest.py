@@ -43,10 +43,11 @@ import pyarrow.compute as pc
 
 import codebooks
 from codebooks import Codebook
+from linkage import _rowset
 from linkage.changes import NO_CHANGES, NO_REFERENCE, Changes, as_arrow, to_canonical, to_integers
 from linkage.errors import InputError
 from linkage.io import BATCH_ROWS, TableBatches, require_columns, write_table
-from linkage.memory import release_memory
+from linkage.memory import release_memory, zeroed
 from linkage.registers import Register, register
 from pseudonym.keys import MasterKey
 from pseudonym.personnummer import KINDS, REASONS
@@ -264,7 +265,7 @@ class _Context:
         once, by the reader, for all three. Every step runs on every row and the masks combine at the end: one
         filter, not one per step."""
         try:
-            hashed = _Seen.hashed(raw)
+            hashed = _row_hashes(raw)
             after.wait()
             duplicate = seen.repeats(hashed)
         finally:
@@ -729,131 +730,57 @@ def _bad_lines(bad: list[tuple[int, str]]) -> pa.Table:
                      "value": pa.array([text for _, text in bad], pa.string())})
 
 
-@dataclass(frozen=True)
-class _Hashed:
-    order: np.ndarray  # rows by first hash
-    first: np.ndarray  # sorted
-    second: np.ndarray
-    repeat: np.ndarray  # (in that order) repeats a row before it in the batch
-
-
 class _Seen:
-    """Rows seen so far, as two independent hashes of all their values (the high 32 bits of the first, all 64 of
-    the second): a row is a repeat when both match an earlier row's (a false repeat would need a 96-bit
-    collision).
+    """Rows seen so far, as two independent hashes of all their values kept in a hash table (`linkage/_rowset.c`:
+    the high 32 bits of the first, the second's 63 high bits): a row is a repeat when both match an earlier row's
+    (a false repeat would need a 95-bit collision). Batches are hashed side by side (`_row_hashes`), then looked up
+    and added in file order (`repeats`)."""
 
-    Each batch's hashes are kept as one sorted run. A bitmap of the first hashes (at most one bit in sixteen set,
-    doubled as rows come) says which rows cannot have been seen, so only the few others are looked up in the runs,
-    and runs are never merged while they are few."""
-
-    def __init__(self) -> None:
-        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # (first, sorted; second, aligned)
-        self.bits = _BITMAP_BITS
-        self.bitmap = np.zeros(1 << (self.bits - 3), dtype=np.uint8)
+    def __init__(self, slots: int = 1 << 16) -> None:
+        self.slots = np.zeros(slots * _SLOT_BYTES, dtype=np.uint8)  # a power of two of slots
         self.count = 0
 
-    @staticmethod
-    def hashed(batch: pa.Table) -> _Hashed:
-        """A batch's row hashes sorted, with the rows that repeat an earlier row of the same batch (no state:
-        batches can be hashed side by side). While sorting, the low half of the first hash carries the row's place
-        in the batch: one sort of machine words orders the rows by hash, an earlier row first among equal ones,
-        and the high half with the second hash (96 bits) tells rows apart."""
-        first, second = _row_hashes(batch)
-        keyed = (first & _HIGH_HALF) | np.arange(len(first), dtype=np.uint64)
-        keyed.sort()
-        order = (keyed & _LOW_HALF).astype(np.intp)
-        a, b = np.bitwise_and(keyed, _HIGH_HALF, out=keyed), second[order]
-        repeat = np.zeros(len(a), dtype=bool)
-        same = np.flatnonzero(a[1:] == a[:-1]) + 1
-        repeat[same] = b[same] == b[same - 1]
-        for i in same[~repeat[same]]:  # equal first hashes, different second: look back over the equal ones
-            repeat[i] = bool((b[np.searchsorted(a, a[i]):i] == b[i]).any())
-        return _Hashed(order, a, b, repeat)
-
-    def repeats(self, hashed: _Hashed) -> np.ndarray:
+    def repeats(self, hashed: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """Rows that repeat an earlier row (of this batch or an earlier one); remembers the new ones. Batches
         must come in file order."""
-        a, b, repeat = hashed.first, hashed.second, hashed.repeat.copy()
-        maybe = np.flatnonzero(self._marked(a) & ~repeat)  # the rest were never seen
-        for run_first, run_second in self.runs:
-            needles = a[maybe]
-            low = np.searchsorted(run_first, needles, side="left")
-            hit = run_first[np.minimum(low, len(run_first) - 1)] == needles
-            seen, low = maybe[hit], low[hit]
-            high = np.searchsorted(run_first, a[seen], side="right")
-            single = high - low == 1  # the usual case: one earlier row with this first hash
-            repeat[seen[single]] |= run_second[low[single]] == b[seen[single]]
-            for i, start, end in zip(seen[~single], low[~single], high[~single]):
-                repeat[i] |= bool((run_second[start:end] == b[i]).any())
-        self._remember(a[~repeat], b[~repeat])
-        out = np.empty(len(hashed.order), dtype=bool)
-        out[hashed.order] = repeat
-        return out
+        first, second = hashed
+        slots = len(self.slots) // _SLOT_BYTES
+        if 4 * (self.count + len(first)) > 3 * slots:  # at most three quarters full, so probes stay short
+            while 4 * (self.count + len(first)) > 3 * slots:
+                slots *= 2
+            bigger = zeroed(slots * _SLOT_BYTES)
+            _rowset.rehash(self.slots, bigger)
+            self.slots = bigger
+        repeat = np.empty(len(first), dtype=np.bool_)
+        self.count += _rowset.add(self.slots, first, second, repeat.view(np.uint8))
+        return repeat
 
     def forget(self) -> None:
-        """Let go of the runs and the bitmap (memory: 16 bytes a row)."""
-        self.runs, self.bitmap, self.count = [], np.zeros(1 << (_BITMAP_BITS - 3), dtype=np.uint8), 0
-        self.bits = _BITMAP_BITS
-
-    def _marked(self, first: np.ndarray) -> np.ndarray:
-        place = first >> np.uint64(64 - self.bits)
-        return ((self.bitmap[place >> np.uint64(3)] >> (place & np.uint64(7)).astype(np.uint8)) & 1).astype(bool)
-
-    def _mark(self, first: np.ndarray) -> None:
-        """Set the bits of sorted first hashes (each byte once: several bits of one byte are or-ed together)."""
-        place = first >> np.uint64(64 - self.bits)
-        byte, bit = place >> np.uint64(3), (1 << (place & np.uint64(7))).astype(np.uint8)
-        if not len(byte):
-            return
-        starts = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
-        self.bitmap[byte[starts]] |= np.bitwise_or.reduceat(bit, starts)
-
-    def _remember(self, first: np.ndarray, second: np.ndarray) -> None:
-        if not len(first):  # a batch of repeats only: nothing new (an empty run cannot be searched)
-            return
-        self.runs.append((first, second))
-        self.count += len(first)
-        if self.count * 16 > (1 << self.bits):  # too full to say much: a bitmap twice (or more) the size
-            while self.count * 16 > (1 << self.bits):
-                self.bits += 1
-            self.bitmap = np.zeros(1 << (self.bits - 3), dtype=np.uint8)
-            for run_first, _ in self.runs[:-1]:
-                self._mark(run_first)
-        self._mark(first)
-        if len(self.runs) > _MAX_RUNS:  # many small batches: one run again
-            merged = np.concatenate([f for f, _ in self.runs])
-            order = np.argsort(merged, kind="stable")
-            self.runs = [(merged[order], np.concatenate([s for _, s in self.runs])[order])]
+        """Let go of the table (memory: 12 bytes a slot, a slot or more a row)."""
+        self.slots, self.count = np.zeros(_SLOT_BYTES, dtype=np.uint8), 0
 
 
-#: log2 of the first bitmap's size in bits (2 MB), and the most runs kept before they are merged.
-_BITMAP_BITS = 24
-_MAX_RUNS = 64
-#: The first hash's halves: the high one is kept, the low one carries a row's place in its batch while sorting.
-_LOW_HALF = np.uint64(0xFFFFFFFF)
-_HIGH_HALF = ~_LOW_HALF
+_SLOT_BYTES = 12
 
 
 def _row_hashes(batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """Two independent 64-bit hashes of each row's values, combined in column order: numbers and dates by
-    mixing their bits, text by hashing each distinct value once."""
-    combined = [np.zeros(batch.num_rows, dtype=np.uint64) for _ in _HASH_KEYS]
+    """Two independent 64-bit hashes of each row's values, combined in column order (`linkage/_rowset.c`):
+    numbers and dates by mixing their bits, text by hashing each distinct value once."""
+    first, second = np.zeros(batch.num_rows, dtype=np.uint64), np.zeros(batch.num_rows, dtype=np.uint64)
     for column in batch.columns:
         column = _single(column)
         bits = _fixed_width_bits(column)
         if bits is None:
             encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
             values = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False))
-            indices = encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)
-        for k, key in enumerate(_HASH_KEYS):
-            if bits is None:
-                hashed = np.r_[pd.util.hash_array(values, hash_key=key, categorize=False), _NULL_HASH][indices]
-            else:
-                hashed = _mix(bits ^ _SEEDS[k])
-                hashed[column.is_null().to_numpy(zero_copy_only=False)] = _NULL_HASH
-            combined[k] ^= hashed
-            combined[k] *= _MIX
-    return combined[0], combined[1]
+            codes = encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+            one, two = (np.r_[pd.util.hash_array(values, hash_key=key, categorize=False), _NULL_HASH]
+                        for key in _HASH_KEYS)
+            _rowset.mix_codes(first, second, one, two, codes, int(_MIX))
+        else:
+            nulls = column.is_null().to_numpy(zero_copy_only=False).view(np.uint8) if column.null_count else b""
+            _rowset.mix_bits(first, second, bits, nulls, *map(int, _SEEDS), int(_NULL_HASH), int(_MIX))
+    return first, second
 
 
 def _fixed_width_bits(column: pa.Array) -> np.ndarray | None:
@@ -870,13 +797,6 @@ def _fixed_width_bits(column: pa.Array) -> np.ndarray | None:
     if values.dtype.kind == "f":
         return values.astype(np.float64).view(np.uint64) ^ _FLOAT_TAG
     return values.astype(np.int64).view(np.uint64)
-
-
-def _mix(bits: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: every input bit affects every output bit."""
-    bits = (bits ^ (bits >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    bits = (bits ^ (bits >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return bits ^ (bits >> np.uint64(31))
 
 
 # ------------------------------------------------------------------------------------------------ helpers

@@ -20,8 +20,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import mmap
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX = -1, -2, -4  # mallopt parameters (malloc.h)
 _NEVER = 2**31 - 1  # mallopt takes an int
@@ -70,6 +75,20 @@ def _no_huge_pages_for_numpy() -> None:
         (getattr(numpy, "_core", None) or numpy.core).multiarray._set_madvise_hugepage(False)
 
 
+def zeroed(size: int) -> np.ndarray:
+    """`size` zeroed bytes (uint8), mapped afresh with every page faulted in by one call (Linux: `MAP_POPULATE`):
+    for a large table written at random places, one fault per page at its first write costs far more. Measured
+    here: the row-repeat tables of a national `link_world` grow by doubling, and moving the rows into each bigger
+    table took 5.2–5.7 s of CPU with the pages faulted in one by one, 0.35 s with them faulted in at once (the
+    stage 37.9 → 33.4 s). Elsewhere an ordinary zeroed array."""
+    import numpy as np
+
+    if not hasattr(mmap, "MAP_POPULATE") or size == 0:
+        return np.zeros(size, dtype=np.uint8)
+    mapped = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | mmap.MAP_POPULATE)
+    return np.frombuffer(mapped, dtype=np.uint8)  # the array holds the mapping: unmapped when it is freed
+
+
 def release_memory() -> None:
     """Give memory freed by a stage back to the system (Arrow's pool, and glibc's heap) so the next stage starts
     from what is really in use: freed memory kept by one allocator cannot serve the other."""
@@ -80,4 +99,4 @@ def release_memory() -> None:
         _LIBC.malloc_trim(0)
 
 
-__all__ = ["keep_freed_memory", "release_memory"]
+__all__ = ["keep_freed_memory", "release_memory", "zeroed"]

@@ -1,12 +1,15 @@
 """Importing linkage tunes the allocators (linkage.memory): Arrow's pool becomes jemalloc and numpy gives no huge-page
-advice, unless the user chose otherwise."""
+advice, unless the user chose otherwise; `zeroed` maps memory with its pages faulted in at once."""
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -64,3 +67,20 @@ def test_numpy_imported_before_linkage_stops_its_huge_page_advice() -> None:
 
 def test_the_users_choice_of_huge_page_advice_is_kept() -> None:
     assert _huge_page_advice("import linkage", NUMPY_MADVISE_HUGEPAGE="1") == "True"
+
+
+def test_zeroed_memory_is_writable_zeros_resident_from_the_start() -> None:
+    """`zeroed` gives zeros to write to; on Linux every page is resident (faulted in) before the first write."""
+    size = 64 << 20
+    table = memory.zeroed(size)
+    assert table.dtype == np.uint8 and len(table) == size and not table.any()
+    table[::4096] = 7
+    assert int(table.sum()) == 7 * (size // 4096)
+    assert len(memory.zeroed(0)) == 0
+    if not hasattr(mmap, "MAP_POPULATE"):
+        return
+    fresh, resident = memory.zeroed(size), np.zeros(size // mmap.PAGESIZE, dtype=np.uint8)
+    mincore = memory._LIBC.mincore
+    mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    assert mincore(fresh.ctypes.data, size, resident.ctypes.data) == 0
+    assert resident.all()
