@@ -4,7 +4,8 @@ made from hold other values.
 A persons frame serves many look-ups in a run (every register's join, every outcome function), and what is made
 of it — a million ids checked, sorted and hashed — costs more than the look-ups. Values, not column objects, decide:
 pandas makes new column objects of a frame whenever it consolidates it, and comparing the same values again is
-cheap (identity first, then `equals`: Arrow compares buffers). The entry goes with the frame.
+cheap (identity first, then `equals`: Arrow compares buffers). The entry goes with the frame. `PairMemo` does the
+same for two immutable objects, by identity.
 """
 
 from __future__ import annotations
@@ -45,4 +46,34 @@ class FrameMemo(Generic[T]):
                 self._entry = None
 
 
-__all__ = ["FrameMemo"]
+class PairMemo(Generic[T]):
+    """`get(a, b, make)`: `make(a, b)`, remembered for the same two objects while both live (for immutable ones:
+    a persons index and a register's pseudonym categories, looked up in it by outcome after outcome). Keeps the
+    `size` latest pairs."""
+
+    def __init__(self, size: int = 16):
+        self.size = size
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[int, int], tuple[weakref.ref, weakref.ref, T]] = {}
+
+    def get(self, a: object, b: object, make: Callable[[object, object], T]) -> T:
+        key = (id(a), id(b))
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is not None and entry[0]() is a and entry[1]() is b:
+            return entry[2]
+        made = make(a, b)
+        with self._lock:
+            self._entries.pop(key, None)
+            self._entries[key] = (weakref.ref(a, self._forget), weakref.ref(b, self._forget), made)
+            while len(self._entries) > self.size:
+                del self._entries[next(iter(self._entries))]
+        return made
+
+    def _forget(self, gone: weakref.ref) -> None:
+        with self._lock:
+            for key in [k for k, (a, b, _) in self._entries.items() if a is gone or b is gone]:
+                del self._entries[key]
+
+
+__all__ = ["FrameMemo", "PairMemo"]

@@ -208,9 +208,12 @@ def aligned(ids: pd.Index, derived: pd.DataFrame, names: list[str]) -> dict[str,
     """`names` of a per-person frame (keyed by `id`) in the order of `ids`: missing where a person has no row
     (never placed, no grades), as nullable types; rows of ids not in `ids` are left out.
 
-    Positions, not a merge: the ids are 32-character strings and a merge of a million of them costs seconds."""
-    position = ids.get_indexer(np.asarray(derived[ID], dtype=object))
-    mine = position >= 0
+    Positions, not a merge: the ids are 32-character strings and a merge of a million of them costs seconds. Most
+    outcome functions give their rows in the order of `ids` already (the same id objects): then nothing is looked
+    up or moved."""
+    derived_ids = np.asarray(derived[ID], dtype=object)
+    same = ids.equals(pd.Index(derived_ids, dtype=object))  # identity first, element by element: cheap
+    position = None if same else ids.get_indexer(derived_ids)
     out = {}
     for name in names:
         values = derived[name]
@@ -218,13 +221,17 @@ def aligned(ids: pd.Index, derived: pd.DataFrame, names: list[str]) -> dict[str,
             values = values.astype("boolean")
         elif pd.api.types.is_integer_dtype(values.dtype) and not isinstance(values.dtype, pd.Int64Dtype):
             values = values.astype("Int64")
-        out[name] = values[mine].set_axis(position[mine]).reindex(range(len(ids))).set_axis(range(len(ids)))
+        if same:
+            out[name] = values.set_axis(range(len(ids)))
+        else:
+            mine = position >= 0
+            out[name] = values[mine].set_axis(position[mine]).reindex(range(len(ids))).set_axis(range(len(ids)))
     return out
 
 
 def event_table(linked: LinkedWorld, register: str, columns: tuple[str, ...], persons: pd.DataFrame) -> pd.DataFrame:
     """A register's linked records of the cohort: `pseudonym_id` and `columns`, by pseudonym then source row."""
-    frame = linked.for_outcomes(register, of=persons[ID])
+    frame = linked.for_outcomes(register, of=Persons.of(persons).ids)  # the derivers' ids: looked up once
     frame = frame.sort_values([ID, "row"], kind="stable")
     table = frame[[ID, *columns]].rename(columns={ID: PSEUDONYM}).reset_index(drop=True)
     return table.assign(**{PSEUDONYM: table[PSEUDONYM].astype("string")})  # plain text, as its codebook says

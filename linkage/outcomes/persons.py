@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from linkage.errors import InputError
 from linkage.io import require_columns
-from linkage.memo import FrameMemo
+from linkage.memo import FrameMemo, PairMemo
 
 DAY = "datetime64[D]"
 #: Day numbers (days since 1970) are shifted by OFFSET into [0, SPAN) so that (group, day) pairs pack into one int64.
@@ -175,14 +175,22 @@ _NEVER = 10**12
 
 #: The last persons frame checked (`Persons.of`).
 _PERSONS: FrameMemo[Persons] = FrameMemo("id", "fodelsedatum")
+_LOOKUPS: PairMemo[np.ndarray] = PairMemo()
 
 
 def positions_in(index: pd.Index, ids: pd.Series) -> np.ndarray:
     """Position of each id in a unique `index` (-1 where absent). Categorical ids (as `LinkedWorld.for_outcomes`
     gives them) are looked up once per distinct id, not once per row; a missing id (code -1) is absent."""
     if isinstance(ids.dtype, pd.CategoricalDtype):
-        return np.r_[index.get_indexer(ids.cat.categories), -1][ids.cat.codes.to_numpy()]
+        return np.r_[distinct_positions(index, np.asarray(ids.cat.categories)), -1][ids.cat.codes.to_numpy()]
     return index.get_indexer(ids)
+
+
+def distinct_positions(index: pd.Index, distinct: np.ndarray) -> np.ndarray:
+    """Position of each of `distinct` ids (a categorical's categories) in a unique `index`, -1 where absent. The
+    persons of a cohort and a register's million pseudonyms are looked up by one outcome after another: each pair
+    is hashed and looked up once (`PairMemo`, by identity: an Index and a categorical's categories do not change)."""
+    return _LOOKUPS.get(index, distinct, lambda index, distinct: index.get_indexer(distinct))
 
 
 def sort_order(ids: pd.Series) -> np.ndarray:

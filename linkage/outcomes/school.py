@@ -23,7 +23,7 @@ import pandas as pd
 
 from linkage.io import require_columns
 from linkage.outcomes.codes import CodeColumn, factorized, numbers
-from linkage.outcomes.persons import Persons, year_of
+from linkage.outcomes.persons import Persons, distinct_positions, year_of
 
 COMPULSORY_BY_AGE = 17
 UPPER_SECONDARY_BY_AGE = 20
@@ -84,7 +84,7 @@ def _years_of(people: Persons, rows: pd.DataFrame, year_column: str, *, latest: 
     np.minimum.at(best, id_codes, rank[year_codes])
     has = np.zeros(len(ids) + 1, dtype=bool)
     has[id_codes] = True
-    position = people.ids.get_indexer(ids)
+    position = distinct_positions(people.ids, ids)
     found = position >= 0
     present, year = np.zeros(len(people), dtype=bool), np.full(len(people), np.nan)
     present[position[found]] = has[:-1][found]
