@@ -8,6 +8,7 @@ extract links only the registers its request needs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -60,11 +61,11 @@ class Sources:
                                                              of=Persons.of(self.persons).ids, others=True)
         return self.copies[register]
 
-    def release(self, keep: set[str]) -> None:
-        """Let go of the copies of registers not in `keep` (no deriver still to run reads them): memory stays at
-        about one large register's copy at a time."""
-        for register in [name for name in self.copies if name not in keep]:
-            del self.copies[register]
+    def release(self, registers: set[str]) -> None:
+        """Let go of the copies of `registers` (no deriver still to run reads them): memory stays at about one
+        large register's copy per lane of derivers at a time."""
+        for register in registers:
+            self.copies.pop(register, None)
 
     @property
     def end_date(self) -> date:
@@ -188,8 +189,9 @@ def cohort(linked: LinkedWorld, request: Request) -> pd.DataFrame:
     return chosen
 
 
-def persons_table(linked: LinkedWorld, request: Request, persons: pd.DataFrame) -> pd.DataFrame:
-    """The `persons` table: `pseudonym_id` and the requested person-level variables, one row per cohort person."""
+def persons_table(linked: LinkedWorld, request: Request, persons: pd.DataFrame, *, workers: int = 1) -> pd.DataFrame:
+    """The `persons` table: `pseudonym_id` and the requested person-level variables, one row per cohort person.
+    With `workers` above one the derivers run in that many lanes side by side (`_lanes`); the table is the same."""
     sources = Sources(linked, persons, request)
     ids = pd.Index(np.asarray(persons[ID], dtype=object))
     columns: dict[str, pd.Series] = {PSEUDONYM: pd.Series(ids.to_numpy(), dtype="string")}
@@ -197,11 +199,46 @@ def persons_table(linked: LinkedWorld, request: Request, persons: pd.DataFrame) 
         if name in COHORT_COLUMNS:
             columns[name] = persons[name].reset_index(drop=True)
     derivers = list(dict.fromkeys(d for name in request.person_variables if (d := _deriver_of(name))))
-    for number, deriver in enumerate(derivers):
-        wanted = [c for c in deriver.columns if c in request.person_variables]
-        columns.update(aligned(ids, deriver.compute(sources), wanted))
-        sources.release({register for later in derivers[number + 1:] for register in later.registers})
+    derived: dict[int, dict[str, pd.Series]] = {}
+
+    def run(lane: list[int]) -> None:
+        for step, number in enumerate(lane):
+            deriver = derivers[number]
+            wanted = [c for c in deriver.columns if c in request.person_variables]
+            derived[number] = aligned(ids, deriver.compute(sources), wanted)
+            later = {register for n in lane[step + 1:] for register in derivers[n].registers}
+            sources.release(set(deriver.registers) - later)
+
+    lanes = _lanes(derivers, workers, linked, len(persons))
+    with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="reglink-derive") as pool:
+        for done in [pool.submit(run, lane) for lane in lanes]:
+            done.result()
+    for number in range(len(derivers)):
+        columns.update(derived[number])
     return pd.DataFrame({name: columns[name] for name in (PSEUDONYM, *request.person_variables)})
+
+
+def _lanes(derivers: list[Deriver], workers: int, linked: LinkedWorld, persons: int) -> list[list[int]]:
+    """The derivers (by number) in at most `workers` lanes: derivers that read a register in common share a lane (its
+    copy is made once and let go of after its last reader), and the groups go to the least loaded lane, the largest
+    first, by the rows they read (a register's rows, and the persons once per deriver). In order within a lane."""
+    groups: list[list[int]] = []
+    for number, deriver in enumerate(derivers):
+        shared = [g for g in groups if any(set(derivers[n].registers) & set(deriver.registers) for n in g)]
+        groups = [g for g in groups if g not in shared] + [sorted([n for g in shared for n in g] + [number])]
+    rows = {name: len(frame) for name, frame in linked.registers.items()}
+
+    def load(group: list[int]) -> int:
+        read = {r for n in group for r in derivers[n].registers}
+        return sum(rows.get(r, 0) for r in read) + persons * len(group)
+
+    lanes: list[list[int]] = [[] for _ in range(max(1, min(workers, len(groups))))]
+    loads = [0] * len(lanes)
+    for group in sorted(groups, key=load, reverse=True):
+        lightest = loads.index(min(loads))
+        lanes[lightest] += group
+        loads[lightest] += load(group)
+    return [sorted(lane) for lane in lanes]
 
 
 def aligned(ids: pd.Index, derived: pd.DataFrame, names: list[str]) -> dict[str, pd.Series]:

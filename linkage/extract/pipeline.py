@@ -99,7 +99,7 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
         say(1)
         clock = time.perf_counter()
         people = cohort(linked, request)
-        tables = {PERSONS: persons_table(linked, request, people)}
+        tables = {PERSONS: persons_table(linked, request, people, workers=workers)}
         for name, columns in request.event_tables.items():
             tables[name] = event_table(linked, name, columns, people)
         linkage, linkage_markdown = linked.report, quality_report(linked, k=request.k).markdown

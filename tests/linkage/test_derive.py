@@ -56,3 +56,21 @@ def test_kommun_at_15_is_where_the_person_was_registered_on_their_15th_birthday(
     found = derive.residence_at_15(persons, residence).set_index("id")
     for column, expected in (("kommun", ["1280", "2480", None, None, None]), ("lan", ["12", "24", None, None, None])):
         assert [None if pd.isna(v) else v for v in found[column]] == expected
+
+
+def test_derivers_in_lanes_side_by_side_give_the_same_table(linked_world):
+    """With workers, derivers run in lanes side by side: the table is the one they make one after another, and the
+    derivers that read a register in common (their copy of it is shared, then let go of) are in one lane."""
+    request = parse_request(EXAMPLE)
+    people = derive.cohort(linked_world, request)
+    derivers = list(dict.fromkeys(d for name in request.person_variables if (d := derive._deriver_of(name))))
+    lanes = derive._lanes(derivers, 2, linked_world, len(people))
+    assert len(lanes) == 2 and sorted(n for lane in lanes for n in lane) == list(range(len(derivers)))
+    lane_of = {n: i for i, lane in enumerate(lanes) for n in lane}
+    for a, first in enumerate(derivers):
+        for b, second in enumerate(derivers):
+            if set(first.registers) & set(second.registers):
+                assert lane_of[a] == lane_of[b], (first.columns[0], second.columns[0])
+    assert derive._lanes(derivers, 1, linked_world, len(people)) == [list(range(len(derivers)))]
+    pd.testing.assert_frame_equal(derive.persons_table(linked_world, request, people, workers=2),
+                                  derive.persons_table(linked_world, request, people))
