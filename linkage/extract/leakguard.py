@@ -23,6 +23,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,26 +128,57 @@ def find_identifiers(data: bytes | str, identifiers: Identifiers = None) -> Coun
 
 def scan_folder(folder: Path | str, identifiers: Identifiers = None) -> list[Hit]:
     """Every finding in every file under `folder` (names, raw bytes, Parquet values/metadata, Stata values)."""
-    folder = Path(folder)
-    known = _known(identifiers)
-    hits: list[Hit] = []
-    for path in _files(folder):
-        rel = path.relative_to(folder).as_posix()
-        found: dict[tuple[str, str], list] = {}  # (view, kind) → [where, count], in the order first found
-        for view, blob, lines_before in _blobs(path, rel):
-            counts = _count(blob, known)
-            where = view if lines_before is None or not counts else \
-                f"line {lines_before + _first_line(blob, known)}"
-            for kind, n in counts.items():
-                found.setdefault((view, kind), [where, 0])[1] += n
-        shown = _redacted(rel, known) if found else rel
-        hits.extend(Hit(shown, where, kind, n) for (_, kind), (where, n) in found.items())
-    return hits
+    folder, known = Path(folder), _known(identifiers)
+    return [hit for path in _files(folder) for hit in _scan_file(folder, path, known)]
 
 
 def assert_no_identifiers(folder: Path | str, identifiers: Identifiers = None) -> None:
     """Raise LeakError naming the files (and what was found where) if `scan_folder` finds anything."""
-    hits = scan_folder(folder, identifiers)
+    _raise_for(scan_folder(folder, identifiers))
+
+
+class Scanner:
+    """The leak guard beside the writing: `written(path)` scans a finished file in a thread of its own while the
+    next one is written (writers of large tables work mostly outside Python's lock, and scanning is mostly inside
+    it); `check()` scans the files not handed over and raises LeakError as `assert_no_identifiers` would, with the
+    same findings in the same order. Use it as a context manager, so the thread ends however the writing does."""
+
+    def __init__(self, folder: Path | str, identifiers: Identifiers = None) -> None:
+        self.folder, self.known = Path(folder), _known(identifiers)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reglink-leakguard")
+        self._scans: dict[Path, Future[list[Hit]]] = {}
+
+    def written(self, path: Path | str) -> None:
+        path = Path(path)
+        self._scans[path] = self._pool.submit(_scan_file, self.folder, path, self.known)
+
+    def check(self) -> None:
+        hits: list[Hit] = []
+        for path in _files(self.folder):
+            scan = self._scans.get(path)
+            hits += scan.result() if scan is not None else _scan_file(self.folder, path, self.known)
+        _raise_for(hits)
+
+    def __enter__(self) -> Scanner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+
+def _scan_file(folder: Path, path: Path, known: KnownIdentifiers | None) -> list[Hit]:
+    rel = path.relative_to(folder).as_posix()
+    found: dict[tuple[str, str], list] = {}  # (view, kind) → [where, count], in the order first found
+    for view, blob, lines_before in _blobs(path, rel):
+        counts = _count(blob, known)
+        where = view if lines_before is None or not counts else f"line {lines_before + _first_line(blob, known)}"
+        for kind, n in counts.items():
+            found.setdefault((view, kind), [where, 0])[1] += n
+    shown = _redacted(rel, known) if found else rel
+    return [Hit(shown, where, kind, n) for (_, kind), (where, n) in found.items()]
+
+
+def _raise_for(hits: list[Hit]) -> None:
     if hits:
         files = len({hit.path for hit in hits})
         shown = "; ".join(map(str, hits[:5])) + (f"; and {len(hits) - 5} more" if len(hits) > 5 else "")

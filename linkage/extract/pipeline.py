@@ -32,7 +32,7 @@ from linkage.extract.derive import (
     register_columns,
 )
 from linkage.extract.disclosure import DisclosureReport, check_k
-from linkage.extract.leakguard import KnownIdentifiers, assert_no_identifiers
+from linkage.extract.leakguard import KnownIdentifiers, Scanner
 from linkage.extract.manifest import MANIFEST, build_manifest, write_manifest
 from linkage.extract.minimise import minimise
 from linkage.extract.request import Request, load_request
@@ -122,14 +122,14 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
                   "rows": {name: len(frame) for name, frame in tables.items()}}
         code_key = None
         try:
-            with atomic_folder(out) as folder:
-                _write_data(folder, tables, books, request)
+            with atomic_folder(out) as folder, Scanner(folder, known) as guard:
+                _write_data(folder, tables, books, request, written=guard.written)  # each file scanned once written
                 _write_documents(folder, tables, books, request, checked.report.markdown(), linkage_markdown)
                 seconds["write"] = _lap(clock)
                 say(4)
                 clock = time.perf_counter()
                 # Before the manifest: its byte counts are numbers the shape check could take for an identifier.
-                assert_no_identifiers(folder, known)
+                guard.check()
                 seconds["leak guard"] = _lap(clock)
                 say(5)
                 manifest = build_manifest(folder, project=request.project, request=request.to_dict(),
@@ -169,17 +169,25 @@ def _withhold(linked: LinkedWorld, pseudonyms: frozenset[str]) -> dict[str, int]
     return {"persons": persons, "records": persons + records}
 
 
-def _write_data(folder: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook], request: Request) -> None:
+def _write_data(folder: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook], request: Request, *,
+                written: Callable[[Path], None]) -> None:
+    """The data files in every asked-for format, each handed to `written` once complete."""
     data = folder / "data"
     data.mkdir()
     for name, frame in tables.items():
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        if "parquet" in request.formats:
-            write_parquet(attach_codebook(table, books[name]), data / f"{name}.parquet", unique_columns=[PSEUDONYM])
-        if "csv" in request.formats:
-            write_table(table, data / f"{name}.csv")
-        if "stata" in request.formats:
-            write_labelled(frame, books[name], data / f"{name}.dta", format="dta")
+        table, book = pa.Table.from_pandas(frame, preserve_index=False), books[name]
+        writers = {"parquet": lambda path: write_parquet(attach_codebook(table, book), path,
+                                                         unique_columns=[PSEUDONYM]),
+                   "csv": lambda path: write_table(table, path),
+                   "stata": lambda path: write_labelled(frame, book, path, format="dta")}
+        for format, suffix in DATA_SUFFIXES.items():
+            if format in request.formats:
+                writers[format](data / f"{name}.{suffix}")
+                written(data / f"{name}.{suffix}")
+
+
+#: The data files' suffix per output format, in the order they are written.
+DATA_SUFFIXES = {"parquet": "parquet", "csv": "csv", "stata": "dta"}
 
 
 def _write_documents(folder: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook], request: Request,

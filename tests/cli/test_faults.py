@@ -98,7 +98,7 @@ SEEDED = random.Random(2026)
 KILLS = [
     Kill("after linking", fault("linkage.extract.pipeline:link_world", "kill after"), False),
     Kill("after the data files", fault("linkage.extract.pipeline:_write_data", "kill after"), False),
-    Kill("before the leak scan", fault("linkage.extract.pipeline:assert_no_identifiers", "kill before"), False),
+    Kill("before the leak scan", fault("linkage.extract.leakguard:Scanner.check", "kill before"), False),
     Kill("after the manifest, before the rename", fault("linkage.extract.pipeline:write_manifest", "kill after"),
          False),
     Kill("after the rename into place", fault("os:rename", "kill after", only="/killed-after-the-rename"), True),

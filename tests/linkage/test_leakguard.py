@@ -24,6 +24,7 @@ from linkage.extract.leakguard import (
     SAMORDNINGSNUMMER,
     KnownIdentifiers,
     LeakError,
+    Scanner,
     assert_no_identifiers,
     find_identifiers,
     scan_folder,
@@ -235,3 +236,25 @@ def test_a_large_identifier_set_finds_its_members_only():
     member, other = values[123_456], str(int(values[123_456]) + 1)
     assert find_identifiers(f"{member[2:8]}-{member[8:]}", known)[INPUT_IDENTIFIER] == 1
     assert find_identifiers(other, known)[INPUT_IDENTIFIER] == (other in set(values))
+
+
+def test_a_scanner_beside_the_writing_finds_what_a_scan_of_the_folder_finds(tmp_path):
+    """Files handed to the Scanner as they are written are scanned in its thread, the rest at `check`: the same
+    findings, in the same order, and the same error as `assert_no_identifiers`."""
+    folder = clean_extract(tmp_path / "extract", persons=50)
+    (folder / "reports").mkdir()
+    (folder / "reports" / "linkage.md").write_text(f"unmatched: {PERSON[2:8]}-{PERSON[8:]}\n")
+    (folder / "notes.txt").write_text(f"also {PERSON}\n")
+    with Scanner(folder, [PERSON]) as clean:
+        clean.written(folder / "notes.txt")
+        with pytest.raises(LeakError) as caught:
+            clean.check()
+    with pytest.raises(LeakError) as expected:
+        assert_no_identifiers(folder, [PERSON])
+    assert str(caught.value) == str(expected.value) and "2 file(s)" in str(caught.value)
+    (folder / "notes.txt").unlink()
+    (folder / "reports" / "linkage.md").unlink()
+    with Scanner(folder, [PERSON]) as scanner:
+        for path in sorted(folder.rglob("*.csv")):
+            scanner.written(path)
+        scanner.check()
