@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +69,15 @@ class LinkedWorld:
     #: Wall seconds per stage: `ingest` (all registers), `ingest <register>` (they overlap), `deterministic`,
     #: `probabilistic`.
     seconds: dict[str, float] = field(default_factory=dict)
-    #: Every distinct identifier as written in the registers read (`identifiers=True` only): the leak guard's
-    #: list. Held in memory, never written.
-    identifiers: pa.Array | None = field(default=None, repr=False)
+    #: Each register's distinct identifiers as written (`identifiers=True` only; `identifiers` is their union).
+    #: Held in memory, never written.
+    identifier_parts: list[pa.Array] | None = field(default=None, repr=False)
+
+    @cached_property
+    def identifiers(self) -> pa.Array | None:
+        """Every distinct identifier as written in the registers read (`identifiers=True` only): the leak guard's
+        list, made on first use (a national world's 3.5 million take a second)."""
+        return None if self.identifier_parts is None else distinct_union(self.identifier_parts)
 
     @property
     def report(self) -> pd.DataFrame:
@@ -217,7 +224,8 @@ def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, se
                        rejects={name: ing.rejects for name, ing in ingested.items()},
                        duplicate_rows={name: ing.duplicate_rows for name, ing in ingested.items()},
                        evidence_links=found, changes=len(changes), seconds=seconds,
-                       identifiers=_written(ingested) if identifiers else None)
+                       identifier_parts=[ing.identifiers for ing in ingested.values() if ing.identifiers is not None]
+                       if identifiers else None)
 
 
 #: Registers ingested side by side at most: one register's serial steps (reading, assembling its frame) overlap
@@ -252,11 +260,6 @@ def _side_by_side(ingest: Callable[[str], Ingested], names: list[str], tick: Cal
             pool.shutdown(cancel_futures=True)  # the first error is the run's: the registers not started never are
             raise
     return ingested
-
-
-def _written(ingested: dict[str, Ingested]) -> pa.Array:
-    """The distinct identifiers as written, over every register."""
-    return distinct_union([ing.identifiers for ing in ingested.values() if ing.identifiers is not None])
 
 
 def _evidence(ingested: dict[str, Ingested], frames: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from linkage.extract.leakguard import KnownIdentifiers, Scanner
 from linkage.extract.manifest import MANIFEST, build_manifest, write_manifest
 from linkage.extract.minimise import minimise
 from linkage.extract.request import Request, load_request
+from linkage.ingest import distinct_union
 from linkage.io import read_table, write_parquet, write_table
 from linkage.memory import release_memory
 from linkage.linking import LinkedWorld, link_world
@@ -94,7 +96,10 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
                             workers=workers, identifiers=True,
                             progress=progress and (lambda done, total, step: progress(f"linking: {step}", done, total)))
         withheld = _withhold(linked, withhold) if withhold else {"persons": 0, "records": 0}
-        known = KnownIdentifiers(linked.identifiers)  # what the leak guard looks for, compact
+        # What the leak guard looks for, made compact beside the derivation (needed only once the files are written).
+        side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reglink-known")
+        known_later = side.submit(_known, linked.identifier_parts)
+        side.shutdown(wait=False)
         seconds["link"] = _lap(clock)
         say(1)
         clock = time.perf_counter()
@@ -122,7 +127,7 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
                   "rows": {name: len(frame) for name, frame in tables.items()}}
         code_key = None
         try:
-            with atomic_folder(out) as folder, Scanner(folder, known) as guard:
+            with atomic_folder(out) as folder, Scanner(folder, known_later.result()) as guard:
                 _write_data(folder, tables, books, request, written=guard.written)  # each file scanned once written
                 _write_documents(folder, tables, books, request, checked.report.markdown(), linkage_markdown)
                 seconds["write"] = _lap(clock)
@@ -167,6 +172,11 @@ def _withhold(linked: LinkedWorld, pseudonyms: frozenset[str]) -> dict[str, int]
             linked.registers[name], removed = exclusion.withhold(frame, pseudonyms)
             records += removed
     return {"persons": persons, "records": persons + records}
+
+
+def _known(parts: list[pa.Array]) -> KnownIdentifiers:
+    """The leak guard's look-up of every identifier as written, from each register's distinct ones."""
+    return KnownIdentifiers(distinct_union(parts))
 
 
 def _write_data(folder: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook], request: Request, *,
