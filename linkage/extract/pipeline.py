@@ -96,9 +96,11 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
                             workers=workers, identifiers=True,
                             progress=progress and (lambda done, total, step: progress(f"linking: {step}", done, total)))
         withheld = _withhold(linked, withhold) if withhold else {"persons": 0, "records": 0}
-        # What the leak guard looks for, made compact beside the derivation (needed only once the files are written).
-        side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reglink-known")
+        # Beside the derivation: what the leak guard looks for (needed once the files are written) and the linkage
+        # report (read-only over the linked registers, as the derivers are).
+        side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reglink-beside")
         known_later = side.submit(_known, linked.identifier_parts)
+        quality_later = side.submit(lambda: quality_report(linked, k=request.k).markdown)
         side.shutdown(wait=False)
         seconds["link"] = _lap(clock)
         say(1)
@@ -107,7 +109,7 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
         tables = {PERSONS: persons_table(linked, request, people, workers=workers)}
         for name, columns in request.event_tables.items():
             tables[name] = event_table(linked, name, columns, people)
-        linkage, linkage_markdown = linked.report, quality_report(linked, k=request.k).markdown
+        linkage, linkage_markdown = linked.report, quality_later.result()
         del linked, people  # the linked registers (most of the memory): everything else is in the tables
         release_memory()
         seconds["derive"] = _lap(clock)
