@@ -17,6 +17,7 @@ unlinked, and ambiguous entities are counted and kept for clerical review.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,16 +173,20 @@ def link_evidence(evidence: pd.DataFrame, persons: pd.DataFrame, residence: pd.D
     Persons are compared as their positions in `persons` (a broken number's neighbours too), not as pseudonyms.
     """
     cfg = load_config(config)
-    entity = entities(evidence)
-    status = np.full(len(entity), "unlinked", dtype=object)
-    linked = np.full(len(entity), None, dtype=object)
-    probability = np.full(len(entity), np.nan)
-    if not len(entity) or not len(persons):
-        return EvidenceLinks(_entity_frame(entity, status, linked, probability), _no_pairs(), cfg)
-    left, right = comparable(entity), candidates(persons, residence)
-    spine = PseudonymSet.of(persons)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reglink-candidates") as beside:
+        # The spine's side (Arrow and numpy mostly) is made while the entities are grouped.
+        right_later = beside.submit(candidates, persons, residence) if len(persons) and len(evidence) else None
+        entity = entities(evidence)
+        status = np.full(len(entity), "unlinked", dtype=object)
+        linked = np.full(len(entity), None, dtype=object)
+        probability = np.full(len(entity), np.nan)
+        if not len(entity) or right_later is None:
+            return EvidenceLinks(_entity_frame(entity, status, linked, probability), _no_pairs(), cfg)
+        spine = PseudonymSet.of(persons)
+        left = comparable(entity)
+        left["neighbour"] = _neighbour_positions(left["neighbour"], spine)
+        right = right_later.result()
     ids = spine.ids
-    left["neighbour"] = _neighbour_positions(left["neighbour"], spine)
     result = run(left, right, cfg, m=m, pairs=len(entity) * len(persons))
     model = result.model
     pairs = [(frame["left"].to_numpy(), frame["right"].to_numpy(), frame["weight"].to_numpy(),
