@@ -210,6 +210,7 @@ def persons_table(linked: LinkedWorld, request: Request, persons: pd.DataFrame, 
             sources.release(set(deriver.registers) - later)
 
     lanes = _lanes(derivers, workers, linked, len(persons))
+    Persons.of(persons)  # checked and hashed here, once, not by two lanes at a time
     with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="reglink-derive") as pool:
         for done in [pool.submit(run, lane) for lane in lanes]:
             done.result()
