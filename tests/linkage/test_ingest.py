@@ -398,3 +398,26 @@ def test_repeats_when_one_hash_ties_for_every_row_are_decided_by_the_other(value
     finally:
         linkage.ingest._row_hashes = real
     assert (np.concatenate(found).tolist() if found else []) == pd.Series(values, dtype="int64").duplicated().tolist()
+
+
+def test_the_row_table_refuses_buffers_that_do_not_fit_instead_of_reading_past_them():
+    """linkage/_rowset.c checks every buffer's size (and every code against its tables) before its loops run."""
+    from linkage import _rowset
+
+    rows = np.arange(4, dtype=np.uint64)
+    with pytest.raises(ValueError, match="power of two"):
+        _rowset.add(np.zeros(3 * 12, np.uint8), rows, rows, np.zeros(4, np.uint8))
+    with pytest.raises(ValueError, match="must match"):
+        _rowset.add(np.zeros(8 * 12, np.uint8), rows, rows[:3], np.zeros(4, np.uint8))
+    with pytest.raises(ValueError, match="power of two"):
+        _rowset.rehash(np.zeros(4 * 12, np.uint8), np.zeros(5 * 12, np.uint8))
+    first, second = np.zeros(4, np.uint64), np.zeros(4, np.uint64)
+    table = np.arange(3, dtype=np.uint64)
+    with pytest.raises(ValueError, match="outside the tables"):
+        _rowset.mix_codes(first, second, table, table, np.array([0, 1, 3, 0], np.int32), 3)
+    with pytest.raises(ValueError, match="one per row"):
+        _rowset.mix_codes(first, second, table, table, np.array([0, 1], np.int32), 3)
+    with pytest.raises(ValueError, match="one per row"):
+        _rowset.mix_bits(first, second, rows, np.zeros(3, np.uint8), 1, 2, 3, 5)
+    with pytest.raises(ValueError, match="one length"):
+        _rowset.mix_bits(first, second[:2], rows, b"", 1, 2, 3, 5)
