@@ -745,9 +745,9 @@ class _Seen:
         must come in file order."""
         first, second = hashed
         slots = len(self.slots) // _SLOT_BYTES
-        if 4 * (self.count + len(first)) > 3 * slots:  # at most three quarters full, so probes stay short
-            while 4 * (self.count + len(first)) > 3 * slots:
-                slots *= 2
+        while 4 * (self.count + len(first)) > 3 * slots:  # at most three quarters full, so probes stay short
+            slots *= 2
+        if slots * _SLOT_BYTES > len(self.slots):
             bigger = zeroed(slots * _SLOT_BYTES)
             _rowset.rehash(self.slots, bigger)
             self.slots = bigger

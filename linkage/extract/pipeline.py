@@ -37,7 +37,6 @@ from linkage.extract.leakguard import KnownIdentifiers, Scanner
 from linkage.extract.manifest import MANIFEST, build_manifest, write_manifest
 from linkage.extract.minimise import minimise
 from linkage.extract.request import Request, load_request
-from linkage.ingest import distinct_union
 from linkage.io import read_table, write_parquet, write_table
 from linkage.memory import release_memory
 from linkage.linking import LinkedWorld, link_world
@@ -99,7 +98,7 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
         # Beside the derivation: what the leak guard looks for (needed once the files are written) and the linkage
         # report (read-only over the linked registers, as the derivers are).
         side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reglink-beside")
-        known_later = side.submit(_known, linked.identifier_parts)
+        known_later = side.submit(lambda: KnownIdentifiers(linked.identifiers))
         quality_later = side.submit(lambda: quality_report(linked, k=request.k).markdown)
         side.shutdown(wait=False)
         seconds["link"] = _lap(clock)
@@ -176,30 +175,21 @@ def _withhold(linked: LinkedWorld, pseudonyms: frozenset[str]) -> dict[str, int]
     return {"persons": persons, "records": persons + records}
 
 
-def _known(parts: list[pa.Array]) -> KnownIdentifiers:
-    """The leak guard's look-up of every identifier as written, from each register's distinct ones."""
-    return KnownIdentifiers(distinct_union(parts))
-
-
 def _write_data(folder: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook], request: Request, *,
                 written: Callable[[Path], None]) -> None:
     """The data files in every asked-for format, each handed to `written` once complete."""
     data = folder / "data"
     data.mkdir()
     for name, frame in tables.items():
-        table, book = pa.Table.from_pandas(frame, preserve_index=False), books[name]
-        writers = {"parquet": lambda path: write_parquet(attach_codebook(table, book), path,
-                                                         unique_columns=[PSEUDONYM]),
-                   "csv": lambda path: write_table(table, path),
-                   "stata": lambda path: write_labelled(frame, book, path, format="dta")}
-        for format, suffix in DATA_SUFFIXES.items():
-            if format in request.formats:
-                writers[format](data / f"{name}.{suffix}")
-                written(data / f"{name}.{suffix}")
-
-
-#: The data files' suffix per output format, in the order they are written.
-DATA_SUFFIXES = {"parquet": "parquet", "csv": "csv", "stata": "dta"}
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if "parquet" in request.formats:
+            write_parquet(attach_codebook(table, books[name]), data / f"{name}.parquet", unique_columns=[PSEUDONYM])
+            written(data / f"{name}.parquet")
+        if "csv" in request.formats:
+            written(write_table(table, data / f"{name}.csv"))
+        if "stata" in request.formats:
+            write_labelled(frame, books[name], data / f"{name}.dta", format="dta")
+            written(data / f"{name}.dta")
 
 
 def _write_documents(folder: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook], request: Request,
