@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pyreadstat
 
+from linkage._tokens import SEPARATORS, tokens
 from linkage.errors import ReglinkError
 from linkage.extract.stata import StataValues, read_values
 from pseudonym.luhn import check_digit
@@ -43,18 +44,12 @@ INPUT_IDENTIFIER = "input identifier"
 #: Identifiers shorter than this (bare serial numbers) are not searched for: they would match ordinary numbers.
 MIN_IDENTIFIER_CHARS = 6
 
-# A run of ≥ 6 letters/digits (matched whole: a shorter run never matches from its middle), optionally followed by
-# one separator and exactly four letters/digits. Separators: - + space, and in UTF-8 or cp1252 a no-break space,
-# an en dash or a minus sign (multi-byte ones first, so they are removed whole).
-_SEPARATORS = (b"\xc2\xa0", b"\xe2\x80\x93", b"\xe2\x88\x92", b"-", b"+", b" ", b"\xa0", b"\x96")
-_TOKEN = re.compile(rb"[A-Za-z0-9]{6,}(?:(?:" + b"|".join(map(re.escape, _SEPARATORS))
-                    + rb")[A-Za-z0-9]{4}(?![A-Za-z0-9]))?")
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 _CENTURIES = (b"18", b"19", b"20")
 _MAX_DIGIT_KEY = 17  # digit strings up to 17 long fit an int64 key (value * 32 + length)
 _PARQUET_MAGIC = b"PAR1"
 _CHUNK_BYTES = 1 << 24
-_TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" + b"".join(_SEPARATORS))
+_TOKEN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" + b"".join(SEPARATORS))
 _EMPTY, _LINE_END = pa.scalar("", pa.large_string()), pa.scalar("\n", pa.large_string())
 
 
@@ -331,14 +326,23 @@ def _joined(text: pa.Array) -> bytes:
 
 
 def _count(data: bytes, known: KnownIdentifiers | None) -> Counter[str]:
-    return Counter(kind for _, kind in _findings(_TOKEN.findall(data.upper()), known))
+    return Counter(kind for _, kind in _findings(_tokens(data)[1], known))
 
 
-def _findings(raw_tokens: list[bytes], known: KnownIdentifiers | None) -> list[tuple[int, str]]:
+def _tokens(data: bytes) -> tuple[np.ndarray, pa.Array]:
+    """Where each token of `data` starts, and the tokens upper-cased (`linkage/_tokens.c`: a run of at least six
+    letters or digits, optionally followed by one separator and exactly four more)."""
+    starts, offsets, values = tokens(data)
+    found = np.frombuffer(starts, dtype=np.int64)
+    return found, pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(found),
+                                                   [None, pa.py_buffer(offsets), pa.py_buffer(values)])
+
+
+def _findings(raw_tokens: pa.Array, known: KnownIdentifiers | None) -> list[tuple[int, str]]:
     """(token index, kind) of every token that is identifying, in token order."""
-    if not raw_tokens:
+    if not len(raw_tokens):
         return []
-    tokens = _normalise(pa.array(raw_tokens, pa.large_binary()))
+    tokens = _normalise(raw_tokens)
     lengths = pc.binary_length(tokens)
     candidates = pc.and_(pc.is_in(lengths, pa.array([10, 12], pa.int64())), _digit_keys_mask(tokens))
     rows = np.flatnonzero(candidates.to_numpy(zero_copy_only=False))
@@ -366,17 +370,18 @@ def _shape_kind(digits: bytes) -> str | None:
 
 def _first_line(data: bytes, known: KnownIdentifiers | None) -> int:
     """The 1-based line of the first finding (looked for only once something was found)."""
-    matches = list(_TOKEN.finditer(data.upper()))
-    found = _findings([match.group() for match in matches], known)
-    return data.count(b"\n", 0, matches[found[0][0]].start()) + 1 if found else 1
+    starts, raw_tokens = _tokens(data)
+    found = _findings(raw_tokens, known)
+    return data.count(b"\n", 0, int(starts[found[0][0]])) + 1 if found else 1
 
 
 def _redacted(text: str, known: KnownIdentifiers | None) -> str:
     """`text` (a file name) with every identifying token withheld, so that a message can name the file."""
     data = text.encode("utf-8")
-    matches = list(_TOKEN.finditer(data.upper()))
-    for row, _kind in reversed(_findings([match.group() for match in matches], known)):
-        data = data[:matches[row].start()] + b"[withheld]" + data[matches[row].end():]
+    starts, raw_tokens = _tokens(data)
+    lengths = pc.binary_length(raw_tokens).to_numpy()
+    for row, _kind in reversed(_findings(raw_tokens, known)):
+        data = data[:starts[row]] + b"[withheld]" + data[starts[row] + lengths[row]:]
     return data.decode("utf-8", errors="replace")
 
 

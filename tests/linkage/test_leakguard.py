@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ from generated_ids import number
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from linkage._tokens import SEPARATORS, tokens
 from linkage.extract.leakguard import (
     INPUT_IDENTIFIER,
     PERSONNUMMER,
@@ -86,6 +88,22 @@ def test_numbers_that_cannot_be_a_personnummer_are_not_flagged():
     century_37 = "37" + PERSON[2:]
     for text in (broken, month_13, day_32, century_37):
         assert not find_identifiers(text), text
+
+
+#: The tokeniser's specification (`linkage/_tokens.c` implements it in one pass that releases Python's lock).
+SPECIFICATION = re.compile(rb"[A-Za-z0-9]{6,}(?:(?:" + b"|".join(map(re.escape, SEPARATORS))
+                           + rb")[A-Za-z0-9]{4}(?![A-Za-z0-9]))?")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b"Z", b"q", b"0", b"7", b"19900101", b"1234", b"abcde", b"\n", b";", b"\xc2",
+                                 b"\xe2\x80", b"\x93", b"\xff", *SEPARATORS]), max_size=60).map(b"".join))
+def test_the_tokeniser_finds_what_its_regular_expression_finds(data):
+    starts, offsets, values = tokens(data)
+    found = np.frombuffer(offsets, np.int64)
+    expected = list(SPECIFICATION.finditer(data))
+    assert np.frombuffer(starts, np.int64).tolist() == [match.start() for match in expected]
+    assert [values[a:b] for a, b in zip(found[:-1], found[1:])] == [match.group().upper() for match in expected]
 
 
 @settings(max_examples=60, deadline=None)
