@@ -92,14 +92,22 @@ def quality_report(linked: LinkedWorld, truth_dir: Path | str | None = None, k: 
 
 def _method_counts(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Records per identifier kind and link method (no truth needed)."""
-    counts = frame.groupby([ID_KIND, LINK_METHOD], observed=True).size()
-    parts = [_long(name, "link_method", "all", {m: int(counts.xs(m, level=1).sum()) if m in
-                                               counts.index.get_level_values(1) else 0 for m in LINK_METHODS})]
-    for kind, by_method in counts.groupby(level=0, observed=True):
-        values = by_method.droplevel(0).reindex(LINK_METHODS, fill_value=0)
-        parts.append(_long(name, "id_kind", ID_KINDS.get(str(kind), str(kind)),
-                           {m: int(values[m]) for m in LINK_METHODS}))
+    counts = _crosstab(frame[ID_KIND], frame[LINK_METHOD].astype(pd.CategoricalDtype(LINK_METHODS)))
+    parts = [_long(name, "link_method", "all", counts.sum().to_dict())]
+    parts += [_long(name, "id_kind", ID_KINDS.get(str(kind), str(kind)), by_method.to_dict())
+              for kind, by_method in counts[counts.sum(axis=1) > 0].iterrows()]
     return pd.concat(parts, ignore_index=True)
+
+
+def _crosstab(rows: pd.Series, columns: pd.Series) -> pd.DataFrame:
+    """How many records hold each pair of categories (missing values left out): one count over the codes, where
+    pandas' groupby of two categoricals took about 5 s for the 50 million records of a national linkage."""
+    rows, columns = rows.astype("category").array, columns.astype("category").array
+    present = (rows.codes >= 0) & (columns.codes >= 0)
+    width = len(columns.categories)
+    counts = np.bincount(rows.codes[present].astype(np.int64) * width + columns.codes[present],
+                         minlength=len(rows.categories) * width)
+    return pd.DataFrame(counts.reshape(-1, width), index=rows.categories, columns=columns.categories)
 
 
 def _long(register_name: str, by: str, group: str, values: dict[str, float]) -> pd.DataFrame:
