@@ -37,6 +37,7 @@ from linkage.extract.leakguard import KnownIdentifiers, Scanner
 from linkage.extract.manifest import MANIFEST, build_manifest, write_manifest
 from linkage.extract.minimise import minimise
 from linkage.extract.request import Request, load_request
+from linkage.forked import Beside
 from linkage.io import read_table, write_parquet, write_table
 from linkage.memory import release_memory
 from linkage.linking import LinkedWorld, link_world
@@ -129,8 +130,15 @@ def build_extract(request: Request | Path | str, *, data_dir: Path | str, key: K
         code_key = None
         try:
             with atomic_folder(out) as folder, Scanner(folder, known_later.result()) as guard:
-                _write_data(folder, tables, books, request, written=guard.written)  # each file scanned once written
-                _write_documents(folder, tables, books, request, checked.report.markdown(), linkage_markdown)
+                data = folder / "data"
+                data.mkdir()
+                # pyreadstat holds Python's lock for all of its writing: the Stata files are written by a process
+                # of their own, beside the other files.
+                with Beside(_write_stata, data, tables if "stata" in request.formats else {}, books) as stata:
+                    _write_data(data, tables, books, request, written=guard.written)  # each file scanned once written
+                    _write_documents(folder, tables, books, request, checked.report.markdown(), linkage_markdown)
+                    for path in stata.result():
+                        guard.written(path)
                 seconds["write"] = _lap(clock)
                 say(4)
                 clock = time.perf_counter()
@@ -175,11 +183,9 @@ def _withhold(linked: LinkedWorld, pseudonyms: frozenset[str]) -> dict[str, int]
     return {"persons": persons, "records": persons + records}
 
 
-def _write_data(folder: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook], request: Request, *,
+def _write_data(data: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook], request: Request, *,
                 written: Callable[[Path], None]) -> None:
-    """The data files in every asked-for format, each handed to `written` once complete."""
-    data = folder / "data"
-    data.mkdir()
+    """The Parquet and CSV data files asked for, each handed to `written` once complete."""
     for name, frame in tables.items():
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if "parquet" in request.formats:
@@ -187,9 +193,13 @@ def _write_data(folder: Path, tables: dict[str, pd.DataFrame], books: dict[str, 
             written(data / f"{name}.parquet")
         if "csv" in request.formats:
             written(write_table(table, data / f"{name}.csv"))
-        if "stata" in request.formats:
-            write_labelled(frame, books[name], data / f"{name}.dta", format="dta")
-            written(data / f"{name}.dta")
+
+
+def _write_stata(data: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook]) -> list[Path]:
+    """A labelled Stata file of each table; returns their paths."""
+    for name, frame in tables.items():
+        write_labelled(frame, books[name], data / f"{name}.dta", format="dta")
+    return [data / f"{name}.dta" for name in tables]
 
 
 def _write_documents(folder: Path, tables: dict[str, pd.DataFrame], books: dict[str, Codebook], request: Request,
