@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -69,15 +68,9 @@ class LinkedWorld:
     #: Wall seconds per stage: `ingest` (all registers), `ingest <register>` (they overlap), `deterministic`,
     #: `probabilistic`.
     seconds: dict[str, float] = field(default_factory=dict)
-    #: Each register's distinct identifiers as written (`identifiers=True` only; `identifiers` is their union).
+    #: Every distinct identifier as written in the registers read (`identifiers=True` only): the leak guard's list.
     #: Held in memory, never written.
-    identifier_parts: list[pa.Array] | None = field(default=None, repr=False)
-
-    @cached_property
-    def identifiers(self) -> pa.Array | None:
-        """Every distinct identifier as written in the registers read (`identifiers=True` only): the leak guard's
-        list, made on first use (a national world's 3.5 million take a second)."""
-        return None if self.identifier_parts is None else distinct_union(self.identifier_parts)
+    identifiers: pa.Array | None = field(default=None, repr=False)
 
     @property
     def report(self) -> pd.DataFrame:
@@ -196,25 +189,28 @@ def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, se
     frames = {name: ing.frame for name, ing in ingested.items() if name not in ("population", "residence")}
     PseudonymSet.of(persons)  # the spine's pseudonyms sorted once, here, for both linkages
 
-    def deterministic() -> None:
+    def deterministic() -> pa.Array | None:
         start = time.perf_counter()
         for name, frame in frames.items():
             if ingested[name].register.identifier is not None:
                 frame[LINK_METHOD] = link_deterministic(frame, persons)
         seconds["deterministic"] = time.perf_counter() - start
+        # The union of the registers' identifiers (a national world's 3.5 million take a second) while the
+        # probabilistic linkage still runs.
+        return distinct_union([ing.identifiers for ing in ingested.values() if ing.identifiers is not None]) \
+            if identifiers else None
 
     # The deterministic join writes the registers' frames, the probabilistic linkage reads only the evidence and
     # the spine: with a worker to spare they run side by side, and the probabilistic links are applied after both.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reglink-deterministic") as pool:
         joined = pool.submit(deterministic) if workers > 1 else None
-        if joined is None:
-            deterministic()
+        gathered = deterministic() if joined is None else None
         start = time.perf_counter()
         residence = ingested["residence"].frame
         evidence = _evidence(ingested, frames)
         found = link_evidence(evidence if probabilistic else evidence.iloc[:0], persons, residence)
         if joined is not None:
-            joined.result()
+            gathered = joined.result()
     _apply(found, evidence, frames)
     seconds["probabilistic"] = time.perf_counter() - start
     release_memory()
@@ -223,9 +219,7 @@ def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, se
                        counts={name: ing.counts for name, ing in ingested.items()},
                        rejects={name: ing.rejects for name, ing in ingested.items()},
                        duplicate_rows={name: ing.duplicate_rows for name, ing in ingested.items()},
-                       evidence_links=found, changes=len(changes), seconds=seconds,
-                       identifier_parts=[ing.identifiers for ing in ingested.values() if ing.identifiers is not None]
-                       if identifiers else None)
+                       evidence_links=found, changes=len(changes), seconds=seconds, identifiers=gathered)
 
 
 #: Registers ingested side by side at most: one register's serial steps (reading, assembling its frame) overlap
