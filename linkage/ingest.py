@@ -629,13 +629,13 @@ def _single_digit_typos(text: pa.Array, days: np.ndarray, key: bytes, changes: C
     canonical, _ = changes.resolve(parsed.canonical)
     valid = np.isin(parsed.kind, _PSEUDONYMISED)
     owner, pseudonym = at[valid] // 10, hex_digests(key, canonical[valid]).reshape(-1, HEX_DIGITS)
-    pseudonym = pseudonym.view(f"S{HEX_DIGITS}").reshape(-1)
-    order = np.lexsort((pseudonym, owner))
-    owner, pseudonym = owner[order], pseudonym[order]
-    first = np.r_[True, (owner[1:] != owner[:-1]) | (pseudonym[1:] != pseudonym[:-1])]
+    text = pseudonym.view(f"S{HEX_DIGITS}").reshape(-1)
+    order = np.lexsort((text, owner))
+    owner, pseudonym, text = owner[order], pseudonym[order], text[order]
+    first = np.r_[True, (owner[1:] != owner[:-1]) | (text[1:] != text[:-1])]
     owner, pseudonym = owner[first], pseudonym[first]
     offsets = np.searchsorted(owner, np.arange(n + 1)).astype(np.int32)
-    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(pseudonym.astype(f"U{HEX_DIGITS}"), pa.string()))
+    lists = pa.ListArray.from_arrays(pa.array(offsets), _strings(pseudonym, np.full(len(owner), HEX_DIGITS)))
     joined = pc.binary_join(lists, ",")
     none = np.diff(offsets) == 0
     return _Typos(parsed.birth_date[corrected], parsed.sex[corrected],
