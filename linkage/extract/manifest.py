@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path, PurePosixPath
@@ -45,10 +47,13 @@ def build_manifest(folder: Path | str, *, project: str, request: dict, request_s
     """The manifest of every file under `folder` but manifest.json itself, sorted by POSIX path; with the request
     as delivered (its canonical form: what was asked, the reference date and the disclosure settings)."""
     folder = Path(folder)
+    listing = _listing(folder)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # hashlib lets go of Python's lock
+        sums = list(pool.map(_sha256, [folder / rel for rel in listing]))
     files = []
-    for rel in _listing(folder):
+    for rel, sha256 in zip(listing, sums, strict=True):
         path = folder / rel
-        entry = {"path": rel, "sha256": _sha256(path), "bytes": path.stat().st_size}
+        entry = {"path": rel, "sha256": sha256, "bytes": path.stat().st_size}
         rows = _rows(path, rel)
         if rows is not None:
             entry["rows"] = rows
