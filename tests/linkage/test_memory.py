@@ -95,8 +95,12 @@ def test_the_users_choice_of_arena_count_is_kept() -> None:
     assert int(_printed(_THREAD_FAULTS.format(before="import linkage"), MALLOC_ARENA_MAX="8")) > 4 * 40_000
 
 
-def test_zeroed_memory_is_writable_zeros_resident_from_the_start() -> None:
-    """`zeroed` gives zeros to write to; on Linux every page is resident (faulted in) before the first write."""
+@pytest.mark.parametrize("kernel", ["populates on advice", "refuses the advice (before Linux 5.14)"])
+def test_zeroed_memory_is_writable_zeros_resident_from_the_start(kernel: str, monkeypatch) -> None:
+    """`zeroed` gives zeros to write to; on Linux every page is resident (faulted in) before the first write, by
+    MADV_POPULATE_WRITE or, where the kernel does not know it, by MAP_POPULATE."""
+    if kernel.startswith("refuses"):
+        monkeypatch.setattr(memory, "_MADV_POPULATE_WRITE", 1 << 20)  # no such advice: madvise fails, EINVAL
     size = 64 << 20
     table = memory.zeroed(size)
     assert table.dtype == np.uint8 and len(table) == size and not table.any()
