@@ -61,7 +61,6 @@ EVIDENCE_COLUMNS = ("row", "group", "birth_date", "sex", "kommun", "country", "e
 _KIND = {name: i for i, name in enumerate(KINDS)}
 _PSEUDONYMISED = (_KIND["personnummer"], _KIND["samordningsnummer"])
 _CENTURY_WRITTEN = r"^\s*[0-9]{8}"
-_HASH_KEYS = ("reglink/rows/one", "reglink/rows/two")  # 16 characters each, as pandas' hash_array requires
 _DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9])  # digit sum of 2 × d (Luhn's weight-2 positions)
 _UNDOUBLED = np.argsort(_DOUBLED)
 _NULL_HASH = np.uint64(0x9E3779B97F4A7C15)
@@ -775,15 +774,31 @@ def _row_hashes(batch: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         bits = _fixed_width_bits(column)
         if bits is None:
             encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
-            values = np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False))
-            codes = encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-            one, two = (np.r_[pd.util.hash_array(values, hash_key=key, categorize=False), _NULL_HASH]
-                        for key in _HASH_KEYS)
+            one, two = _text_hashes(encoded.dictionary)
+            codes = encoded.indices.fill_null(len(one) - 1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
             _rowset.mix_codes(first, second, one, two, codes, int(_MIX))
         else:
             nulls = column.is_null().to_numpy(zero_copy_only=False).view(np.uint8) if column.null_count else b""
             _rowset.mix_bits(first, second, bits, nulls, *map(int, _SEEDS), int(_NULL_HASH), int(_MIX))
     return first, second
+
+
+def _text_hashes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Two hashes of each value's text (`linkage/_rowset.c`, from Arrow's own buffers: no Python string is made),
+    with the hash of null after the last (and for any null value)."""
+    if not (pa.types.is_large_string(values.type) or pa.types.is_large_binary(values.type)):
+        is_bytes = pa.types.is_binary(values.type) or pa.types.is_fixed_size_binary(values.type)
+        values = pc.cast(values, pa.large_binary() if is_bytes else pa.large_string())
+    _, offsets, data = values.buffers()
+    at = np.frombuffer(offsets, dtype=np.int64)[values.offset: values.offset + len(values) + 1] \
+        if len(values) else np.zeros(1, dtype=np.int64)
+    one, two = np.empty(len(values) + 1, dtype=np.uint64), np.empty(len(values) + 1, dtype=np.uint64)
+    _rowset.hash_texts(at, data if data is not None else b"", *map(int, _SEEDS), one[:-1], two[:-1])
+    one[-1] = two[-1] = _NULL_HASH
+    if values.null_count:
+        nulls = values.is_null().to_numpy(zero_copy_only=False)
+        one[:-1][nulls] = two[:-1][nulls] = _NULL_HASH
+    return one, two
 
 
 def _fixed_width_bits(column: pa.Array) -> np.ndarray | None:

@@ -401,7 +401,8 @@ def test_repeats_when_one_hash_ties_for_every_row_are_decided_by_the_other(value
 
 
 def test_the_row_table_refuses_buffers_that_do_not_fit_instead_of_reading_past_them():
-    """linkage/_rowset.c checks every buffer's size (and every code against its tables) before its loops run."""
+    """linkage/_rowset.c checks every buffer's size (and every code against its tables, every text offset against its
+    data) before its loops run."""
     from linkage import _rowset
 
     rows = np.arange(4, dtype=np.uint64)
@@ -421,3 +422,10 @@ def test_the_row_table_refuses_buffers_that_do_not_fit_instead_of_reading_past_t
         _rowset.mix_bits(first, second, rows, np.zeros(3, np.uint8), 1, 2, 3, 5)
     with pytest.raises(ValueError, match="one length"):
         _rowset.mix_bits(first, second[:2], rows, b"", 1, 2, 3, 5)
+    hashes = np.zeros(2, np.uint64)
+    with pytest.raises(ValueError, match="rise within the data"):
+        _rowset.hash_texts(np.array([0, 3, 9], np.int64), b"abcdef", 1, 2, hashes, hashes.copy())
+    with pytest.raises(ValueError, match="rise within the data"):
+        _rowset.hash_texts(np.array([0, 4, 2], np.int64), b"abcdef", 1, 2, hashes, hashes.copy())
+    with pytest.raises(ValueError, match="one more than"):
+        _rowset.hash_texts(np.array([0, 3], np.int64), b"abcdef", 1, 2, hashes, hashes.copy())
