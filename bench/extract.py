@@ -10,8 +10,9 @@ Usage: python bench/extract.py [WORLD] [--workers N]   (default /tmp/national; m
   and the requested/derivation columns: what any implementation must read) and write the delivered tables again
   in the same formats — no linkage, derivation or checks.
 Each runs in its own process, so the peak printed is its own: for reglink the larger of its peak resident set and
-the peak proportional set size of it and its children (sampled every 0.25 s; the Stata files are written by a
-forked child). Target (issue 6): reglink ≤ 3× the floor, ≤ 8 GB.
+the peak of its resident set summed with its children's (sampled every 0.1 s; the Stata files are written by a
+forked child, and pages it shares with its parent count twice in that sum, so it is an upper bound).
+Target (issue 6): reglink ≤ 3× the floor, ≤ 8 GB.
 """
 
 from __future__ import annotations
@@ -35,20 +36,20 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def tree_pss_mb() -> float:
-    """Proportional set size of this process and its children (the Stata writer is a forked child: pages it
-    shares with its parent count once, split between them)."""
+def tree_rss_mb() -> float:
+    """Resident set of this process and its children, summed: pages a forked child shares with its parent count
+    in both, so this is an upper bound (read from /proc/PID/statm, which costs nothing; the proportional set size
+    would walk the page tables of a 5 GB process, holding its memory map's lock, and slowed the run by seconds)."""
     import psutil
 
     me = psutil.Process()
     total = 0
     for process in [me, *me.children(recursive=True)]:
         try:
-            with open(f"/proc/{process.pid}/smaps_rollup") as rollup:
-                total += next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
-        except (OSError, StopIteration):  # gone meanwhile
+            total += process.memory_info().rss
+        except psutil.NoSuchProcess:  # gone meanwhile
             pass
-    return total / 1024
+    return total / 2**20
 
 
 def run_reglink(world: Path, scratch: Path, workers: int) -> dict:
@@ -59,8 +60,8 @@ def run_reglink(world: Path, scratch: Path, workers: int) -> dict:
     peak, done = [0.0], threading.Event()
 
     def sample() -> None:
-        while not done.wait(0.25):
-            peak[0] = max(peak[0], tree_pss_mb())
+        while not done.wait(0.1):
+            peak[0] = max(peak[0], tree_rss_mb())
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
