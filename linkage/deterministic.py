@@ -23,19 +23,33 @@ LINK_METHOD = "link_method"
 
 
 def spine(population: Ingested) -> pd.DataFrame:
-    """The persons of the population register with a pseudonym, one row each (a number twice is an error).
+    """The persons of the population register with a pseudonym, one row each (a number twice is an error), sorted by
+    pseudonym: every later look-up of persons by pseudonym (the linkages' `PseudonymSet`, a cohort's persons) finds
+    them in order and sorts nothing again.
 
     Keeps the register's own columns (never names or numbers) plus `row`, `birth_date`, `sex`, `id_kind`.
     """
     frame = population.frame
     persons = frame[frame[PSEUDONYM].notna()].reset_index(drop=True)
+    order = _sorting(persons[PSEUDONYM])
+    persons = persons.take(order).reset_index(drop=True)
     persons[PSEUDONYM] = strings(persons[PSEUDONYM])  # one row per person: nothing to share
-    repeated = persons[PSEUDONYM].duplicated(keep=False).to_numpy()
+    ids = arrow(persons[PSEUDONYM])
+    same = np.asarray(pc.equal(ids[1:], ids[:-1]), dtype=bool) if len(ids) > 1 else np.zeros(0, dtype=bool)
+    repeated = np.r_[same, False] | np.r_[False, same]
     if repeated.any():
-        rows = persons.loc[repeated, ROW].to_numpy()[:2]
+        rows = np.sort(persons.loc[repeated, ROW].to_numpy())[:2]
         raise InputError(f"population: rows {rows[0]} and {rows[1]} hold the same person's number "
                          f"({int(repeated.sum())} rows involved); the spine needs one row per person")
     return persons
+
+
+def _sorting(pseudonyms: pd.Series) -> np.ndarray:
+    """The order that sorts a column of pseudonyms, stable: by the codes of a categorical whose categories are
+    sorted (as ingest makes them), else by Arrow's sort of the text."""
+    if isinstance(pseudonyms.dtype, pd.CategoricalDtype) and pseudonyms.cat.categories.is_monotonic_increasing:
+        return np.argsort(pseudonyms.cat.codes.to_numpy(), kind="stable")
+    return pc.sort_indices(plain_text(arrow(pseudonyms))).to_numpy()
 
 
 class PseudonymSet:

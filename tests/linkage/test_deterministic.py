@@ -56,9 +56,10 @@ def test_the_report_accounts_for_every_kept_record(linked_world):
     assert report["old_numbers_mapped"].sum() > 0 and report.loc["drugs", "linked_deterministic"] > 0
 
 
-def test_the_spine_has_one_row_per_person_and_no_identifier(linked_world, truth):
+def test_the_spine_has_one_row_per_person_in_pseudonym_order_and_no_identifier(linked_world, truth):
     persons = linked_world.persons
     assert persons["pseudonym_id"].is_unique and len(persons) == len(truth["persons"])
+    assert persons["pseudonym_id"].is_monotonic_increasing and not persons["row"].is_monotonic_increasing
     assert not {"personnummer", "fornamn", "efternamn"} & set(persons.columns)
     twice = Ingested(register("population"), pd.concat([persons.head(2), persons.head(1)], ignore_index=True),
                      pd.DataFrame(), None, None)
