@@ -268,10 +268,13 @@ def _evidence(ingested: dict[str, Ingested], frames: dict[str, pd.DataFrame]) ->
 def _apply(found: EvidenceLinks, evidence: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> None:
     """Give the records of linked entities their person's pseudonym and every no-ID record its status."""
     outcome = found.entities.set_index("group")
-    status = outcome["status"].reindex(evidence["group"].astype("string")).fillna("unlinked").to_numpy()
-    person = outcome[PSEUDONYM].reindex(evidence["group"].astype("string")).to_numpy()
+    groups = evidence["group"].astype("string")
+    status = outcome["status"].reindex(groups).fillna("unlinked").to_numpy()
+    person = outcome[PSEUDONYM].reindex(groups).to_numpy()
+    register_of, registers = pd.factorize(evidence["register"])
+    code_of = {str(name): code for code, name in enumerate(registers)}
     for name, frame in frames.items():
-        mine = (evidence["register"] == name).to_numpy()
+        mine = register_of == code_of.get(name, -2)
         if not mine.any():
             continue
         rows, wanted = frame[ROW].to_numpy(), evidence.loc[mine, ROW].to_numpy()
