@@ -43,6 +43,8 @@ SAMORDNINGSNUMMER = "samordningsnummer-shaped number"
 INPUT_IDENTIFIER = "input identifier"
 #: Identifiers shorter than this (bare serial numbers) are not searched for: they would match ordinary numbers.
 MIN_IDENTIFIER_CHARS = 6
+#: The smallest number whose text is that long: columns of smaller numbers need no scan.
+SMALLEST_SEARCHED = 10 ** (MIN_IDENTIFIER_CHARS - 1)
 
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 _CENTURIES = (b"18", b"19", b"20")
@@ -275,7 +277,10 @@ def _stata_blobs(path: Path, values: StataValues | None) -> Iterator[tuple[str, 
                   *map(str, meta.value_labels.values()), *(meta.notes or [])]
         yield "Stata labels", "\n".join(str(label) for label in labels if label).encode("utf-8"), None
     if values is not None:
-        yield from _column_blobs(values.table)
+        for i, name in enumerate(values.names):
+            largest = values.largest(i)  # numbers too small to be an identifier are never made into text
+            if largest is None or largest >= SMALLEST_SEARCHED:
+                yield from _column_blobs(pa.table({name: values.column(i)}))
     elif frame is not None:
         yield from _column_blobs(pa.Table.from_pandas(frame, preserve_index=False))
 
@@ -303,7 +308,7 @@ def _can_hold_identifiers(chunk: pa.Array) -> bool:
         return False
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         largest = pc.max(pc.abs(chunk)).as_py()
-        return largest is not None and largest >= 100_000
+        return largest is not None and largest >= SMALLEST_SEARCHED
     return True
 
 

@@ -11,6 +11,7 @@ columns) are left to a general reader: `read_values` returns None for them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -23,20 +24,52 @@ _LONGEST_STRING = 2045  # str1–str2045; 32768 is a strL (a reference into anot
 #: Per release: bytes of K, of N, of a variable name.
 _RELEASES = {b"117": (2, 4, 33), b"118": (2, 8, 129), b"119": (4, 8, 129)}
 _DATA, _TYPES, _NAMES = 9, 2, 3  # entries of the map
+_BLOCK_ROWS = 16384  # records looked at together: a few MB, in cache while every column of them is
 
 
 @dataclass(frozen=True)
 class StataValues:
-    """The columns of a .dta file and where its data section's records lie in the file (bytes [start, end))."""
+    """The columns of a .dta file and where its data section's records lie in the file (bytes [start, end)); each
+    column is made into Arrow when asked for (`column`, or all of them: `table`)."""
 
-    table: pa.Table
+    names: list[str]
+    types: list[int]
+    records: np.ndarray  # the data section in place, one record per row (fields v0, v1, ...)
     start: int
     end: int
 
+    def column(self, i: int) -> pa.Array:
+        """Column i as Arrow: numbers with the missing codes as null, strings as binary."""
+        return _column(self.records[f"v{i}"], self.types[i])
+
+    def largest(self, i: int) -> float | None:
+        """The largest size (absolute value) of column i's numbers, missing codes aside (None: a text column, or
+        no number): found in place, without making the column."""
+        return self._largest.get(i)
+
+    @cached_property
+    def _largest(self) -> dict[int, float]:
+        """Every number column's largest size, in one pass over the records a block at a time: a column at a
+        time would stride over every record once per column (0.37 s for a national persons file, 0.05 s so)."""
+        found: dict[int, float] = {}
+        numbers = [(i, f"v{i}", _NUMBERS[kind][1]) for i, kind in enumerate(self.types) if kind in _NUMBERS]
+        for start in range(0, len(self.records), _BLOCK_ROWS):
+            block = self.records[start:start + _BLOCK_ROWS]
+            for i, field, missing in numbers:
+                values = block[field]
+                present = values < missing  # the missing codes (and NaN) are not
+                if present.any():
+                    found[i] = max(found.get(i, 0.0), float(np.abs(values[present]).max()))
+        return found
+
+    @property
+    def table(self) -> pa.Table:
+        return pa.table([self.column(i) for i in range(len(self.names))], names=self.names)
+
 
 def read_values(path: Path | str) -> StataValues | None:
-    """Every column of a .dta file as Arrow (numbers with missing codes as null, strings as binary) and the byte
-    range of the records; None if this is not a release 117–119 file without strL columns."""
+    """The columns of a .dta file (numbers with missing codes as null, strings as binary, made as asked for) and the
+    byte range of the records; None if this is not a release 117–119 file without strL columns."""
     data = np.memmap(path, dtype=np.uint8, mode="r")
     head = bytes(data[:256])
     release = _between(head, b"<release>", b"</release>")
@@ -64,8 +97,7 @@ def read_values(path: Path | str) -> StataValues | None:
             bytes(data[start + n * record.itemsize: start + n * record.itemsize + 7]) != b"</data>":
         return None
     rows = np.frombuffer(data, dtype=record, count=n, offset=start)
-    table = pa.table({f"v{i}": _column(rows[f"v{i}"], t) for i, t in enumerate(types)}).rename_columns(names)
-    return StataValues(table, start, start + n * record.itemsize)
+    return StataValues(names, [int(t) for t in types], rows, start, start + n * record.itemsize)
 
 
 def _column(values: np.ndarray, kind: int) -> pa.Array:

@@ -85,3 +85,15 @@ def test_the_records_are_scanned_as_values_and_the_rest_of_the_file_as_bytes(tmp
     pyreadstat.write_dta(pd.DataFrame({"id": [PERSON], "n": [1.0]}), str(path), file_label=f"x {PERSON} y")
     hits = {(hit.where, hit.kind, hit.count) for hit in scan_folder(tmp_path)}
     assert hits == {("raw bytes", PERSONNUMMER, 1), ("Stata labels", PERSONNUMMER, 1), ("column 'id'", PERSONNUMMER, 1)}
+
+
+def test_the_largest_number_of_each_column_is_found_past_missing_codes_in_every_block(tmp_path):
+    path = tmp_path / "blocks.dta"
+    rows = 40_000  # more than one block of records
+    small = np.where(np.arange(rows) % 7 == 0, np.nan, np.arange(rows) % 50).astype(float)  # missing: `.` codes
+    big = np.full(rows, np.nan)
+    big[-1] = -199001011234.0  # the only number, in the last block, negative
+    pyreadstat.write_dta(pd.DataFrame({"small": small, "big": big, "none": np.full(rows, np.nan),
+                                       "text": ["x"] * rows}), str(path))
+    values = read_values(path)
+    assert [values.largest(i) for i in range(4)] == [49.0, 199001011234.0, None, None]
