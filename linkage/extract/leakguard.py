@@ -202,8 +202,12 @@ def _blobs(path: Path, rel: str) -> Iterator[tuple[str, bytes, int | None]]:
         magic = handle.read(4)
     stata = path.suffix.lower() == ".dta"
     values = _stata_values(path) if stata else None
-    # A Stata file's records are scanned as the values they hold (below), the rest of it as raw bytes.
-    skip = (values.start, values.end) if values is not None else None
+    # A Stata file's records and a Parquet file's column chunks are scanned as the values they hold (below), the
+    # rest of the file as raw bytes. Encoded data read as text gives false alarms: the dictionary indices of a
+    # Parquet date column, one byte each, spelt "0112234356" (a valid personnummer shape) in about one extract
+    # in 150 of the small synthetic world.
+    skip = [(values.start, values.end)] if values is not None else \
+        _parquet_column_chunks(path) if magic == _PARQUET_MAGIC else []
     for chunk, lines_before in _chunks(path, skip):
         yield ("raw bytes", chunk, None) if magic == _PARQUET_MAGIC or stata else ("text", chunk, lines_before)
     if magic == _PARQUET_MAGIC:
@@ -212,11 +216,13 @@ def _blobs(path: Path, rel: str) -> Iterator[tuple[str, bytes, int | None]]:
         yield from _stata_blobs(path, values)
 
 
-def _chunks(path: Path, skip: tuple[int, int] | None = None) -> Iterator[tuple[bytes, int]]:
+def _chunks(path: Path, skip: list[tuple[int, int]] = ()) -> Iterator[tuple[bytes, int]]:
     """A file's bytes in pieces of about _CHUNK_BYTES (so memory stays bounded), with the lines before each;
-    bytes [skip) are left out, and the bytes either side of them never meet in one piece."""
+    the byte ranges [start, end) in `skip` (sorted, apart) are left out, and the bytes either side of one never
+    meet in one piece."""
     size = path.stat().st_size
-    spans = [(0, size)] if skip is None else [(0, skip[0]), (skip[1], size)]
+    bounds = [0, *(at for span in skip for at in span), size]
+    spans = [(begin, end) for begin, end in zip(bounds[::2], bounds[1::2], strict=True) if end > begin]
     lines = 0
     with open(path, "rb") as handle:
         for begin, end in spans:
@@ -232,6 +238,32 @@ def _chunks(path: Path, skip: tuple[int, int] | None = None) -> Iterator[tuple[b
             if rest:
                 yield rest, lines
                 lines += rest.count(b"\n")
+
+
+def _parquet_column_chunks(path: Path) -> list[tuple[int, int]]:
+    """The byte ranges of a Parquet file's column chunks (pages and their headers), sorted and merged; none where
+    the file's metadata cannot be read or does not add up (then every byte is scanned raw)."""
+    try:
+        metadata = pq.ParquetFile(path).metadata
+    except (pa.ArrowException, OSError):
+        return []
+    size, spans = path.stat().st_size, []
+    for group in range(metadata.num_row_groups):
+        for column in range(metadata.num_columns):
+            chunk = metadata.row_group(group).column(column)
+            offsets = [o for o in (chunk.dictionary_page_offset, chunk.data_page_offset) if o]
+            if not offsets:
+                return []
+            spans.append((min(offsets), min(offsets) + chunk.total_compressed_size))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if start < 4 or end > size - 8:  # the magic and the footer are always scanned
+            return []
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _safe_cut(data: bytes) -> int:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pyreadstat
 import pytest
 from generated_ids import number
@@ -229,6 +230,20 @@ def test_a_planted_input_identifier_is_found_in_compressed_parquet(tmp_path):
     hits = scan_folder(tmp_path, [reserve])
     assert [(hit.path, hit.where, hit.kind, hit.count) for hit in hits] == [
         ("persons.parquet", "column 'note'", INPUT_IDENTIFIER, 1)]
+
+
+def test_encoded_parquet_data_that_spells_a_number_is_not_a_hit(tmp_path):
+    """A Parquet file's pages are scanned as the values they hold, not as text: little-endian int32 values whose
+    bytes spell "0112234356" (a valid personnummer shape) are numbers of nine digits and fewer."""
+    spelt = [0, *(int.from_bytes(part, "little") for part in (b"0112", b"2343", b"56\0\0"))]
+    path = tmp_path / "codes.parquet"
+    pq.write_table(pa.table({"code": pa.array(spelt, pa.int32())}), path, compression="none", use_dictionary=False)
+    assert find_identifiers(path.read_bytes()) == {PERSONNUMMER: 1}  # read as text, the file holds one
+    assert scan_folder(tmp_path) == []
+    pq.write_table(pa.table({"code": pa.array(spelt, pa.int32())}).replace_schema_metadata({"note": PERSON}), path,
+                   compression="none", use_dictionary=False)
+    assert [(hit.where, hit.kind) for hit in scan_folder(tmp_path)] == [("raw bytes", PERSONNUMMER),
+                                                                       ("Parquet schema and metadata", PERSONNUMMER)]
 
 
 def test_hits_name_the_file_line_and_kind_never_the_value(tmp_path):
