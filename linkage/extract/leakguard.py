@@ -1,8 +1,9 @@
 """The leak guard: find personnummer-shaped numbers and the input identifiers in files before they are published.
 
 An extract must provably hold no identity (issue 6), so every file is scanned before the extract folder is renamed
-into place: its raw bytes (any ASCII-compatible encoding's digits show), and, because Parquet pages are compressed,
-every Parquet column's decoded values, its schema and its metadata; Stata files are also read back value by value.
+into place: its raw bytes (any ASCII-compatible encoding's digits show), except where a file's encoded data is read
+back value by value instead (every Parquet column chunk, decoded, with the file's schema and metadata; a Stata
+file's records), since encoded data read as text both hides numbers (compressed pages) and makes false ones.
 
 Two detectors share one tokeniser (a run of at least six letters or digits, optionally followed by `-`, `+` or a
 space and four more: the written forms of domain.md §1.1) and report counts, never values:
