@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,21 +203,22 @@ def _blobs(path: Path, rel: str) -> Iterator[tuple[str, bytes, int | None]]:
         magic = handle.read(4)
     stata = path.suffix.lower() == ".dta"
     values = _stata_values(path) if stata else None
+    parquet = _parquet_file(path) if magic == _PARQUET_MAGIC else None
     # A Stata file's records and a Parquet file's column chunks are scanned as the values they hold (below), the
     # rest of the file as raw bytes. Encoded data read as text gives false alarms: the dictionary indices of a
     # Parquet date column, one byte each, spelt "0112234356" (a valid personnummer shape) in about one extract
     # in 150 of the small synthetic world.
     skip = [(values.start, values.end)] if values is not None else \
-        _parquet_column_chunks(path) if magic == _PARQUET_MAGIC else []
+        _parquet_column_chunks(parquet, path.stat().st_size) if parquet is not None else []
     for chunk, lines_before in _chunks(path, skip):
         yield ("raw bytes", chunk, None) if magic == _PARQUET_MAGIC or stata else ("text", chunk, lines_before)
-    if magic == _PARQUET_MAGIC:
-        yield from _parquet_blobs(path)
+    if parquet is not None:
+        yield from _parquet_blobs(parquet)
     elif stata:
         yield from _stata_blobs(path, values)
 
 
-def _chunks(path: Path, skip: list[tuple[int, int]] = ()) -> Iterator[tuple[bytes, int]]:
+def _chunks(path: Path, skip: Sequence[tuple[int, int]] = ()) -> Iterator[tuple[bytes, int]]:
     """A file's bytes in pieces of about _CHUNK_BYTES (so memory stays bounded), with the lines before each;
     the byte ranges [start, end) in `skip` (sorted, apart) are left out, and the bytes either side of one never
     meet in one piece."""
@@ -241,14 +242,18 @@ def _chunks(path: Path, skip: list[tuple[int, int]] = ()) -> Iterator[tuple[byte
                 lines += rest.count(b"\n")
 
 
-def _parquet_column_chunks(path: Path) -> list[tuple[int, int]]:
-    """The byte ranges of a Parquet file's column chunks (pages and their headers), sorted and merged; none where
-    the file's metadata cannot be read or does not add up (then every byte is scanned raw)."""
+def _parquet_file(path: Path) -> pq.ParquetFile | None:
+    """The file as Parquet, or None where it cannot be read as such (then its raw bytes are all there is to scan)."""
     try:
-        metadata = pq.ParquetFile(path).metadata
+        return pq.ParquetFile(path)
     except (pa.ArrowException, OSError):
-        return []
-    size, spans = path.stat().st_size, []
+        return None
+
+
+def _parquet_column_chunks(parquet: pq.ParquetFile, size: int) -> list[tuple[int, int]]:
+    """The byte ranges of a Parquet file's column chunks (pages and their headers), sorted and merged; none where
+    the file's metadata does not add up (then every byte is scanned raw)."""
+    metadata, spans = parquet.metadata, []
     for group in range(metadata.num_row_groups):
         for column in range(metadata.num_columns):
             chunk = metadata.row_group(group).column(column)
@@ -277,11 +282,7 @@ def _safe_cut(data: bytes) -> int:
     return next((at + 1 for at in range(len(data) - 1, low - 1, -1) if data[at] not in _TOKEN_BYTES), len(data))
 
 
-def _parquet_blobs(path: Path) -> Iterator[tuple[str, bytes, None]]:
-    try:
-        parquet = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError):
-        return  # not readable as Parquet: its raw bytes were scanned, which is all there is
+def _parquet_blobs(parquet: pq.ParquetFile) -> Iterator[tuple[str, bytes, None]]:
     schema = parquet.schema_arrow
     described = schema.to_string(show_field_metadata=True, show_schema_metadata=True, truncate_metadata=False)
     metadata = b"\n".join(k + b"\n" + v for k, v in (parquet.metadata.metadata or {}).items())
