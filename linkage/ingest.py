@@ -628,9 +628,9 @@ def _single_digit_typos(text: pa.Array, days: np.ndarray, key: bytes, changes: C
     canonical, _ = changes.resolve(parsed.canonical)
     valid = np.isin(parsed.kind, _PSEUDONYMISED)
     owner, pseudonym = at[valid] // 10, hex_digests(key, canonical[valid]).reshape(-1, HEX_DIGITS)
+    order = np.lexsort((pseudonym.view(f"S{HEX_DIGITS}").reshape(-1), owner))
+    owner, pseudonym = owner[order], pseudonym[order]
     text = pseudonym.view(f"S{HEX_DIGITS}").reshape(-1)
-    order = np.lexsort((text, owner))
-    owner, pseudonym, text = owner[order], pseudonym[order], text[order]
     first = np.r_[True, (owner[1:] != owner[:-1]) | (text[1:] != text[:-1])]
     owner, pseudonym = owner[first], pseudonym[first]
     offsets = np.searchsorted(owner, np.arange(n + 1)).astype(np.int32)
