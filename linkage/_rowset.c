@@ -1,7 +1,8 @@
 /*
- * Rows as two independent 64-bit hashes of all their values, built column by column (`mix_codes`, `mix_bits`),
- * and a set of rows seen so far, for finding exact repeats in file order: the set keeps 95 bits of the hashes (the high half of the first, the second but for its lowest
- * bit) in an open-addressing table that Python allocates and grows.
+ * Rows as two independent 64-bit hashes of all their values, built column by column (`mix_codes`, `mix_bits`,
+ * `hash_texts`), and a set of rows seen so far, for finding exact repeats in file order: the set keeps 95 bits of
+ * the hashes (the high half of the first, the second but for its lowest bit) in an open-addressing table that
+ * Python allocates and grows.
  *
  * Why C: a row's first sighting has to be decided in file order, and numpy has no hash table. Sorting each batch
  * and searching earlier batches' sorted runs cost about 0.35 us a row; one probe of this table, with the slots of

@@ -48,7 +48,7 @@ static Py_ssize_t token_end(const uint8_t *data, Py_ssize_t size, Py_ssize_t run
     return run_end;
 }
 
-/* Calls `found(start, end)` for every token in order; returns how many. */
+/* Calls `found(start, end)` for every token of data[0, size) in order. */
 #define SCAN(data, size, found)                                             \
     do {                                                                    \
         Py_ssize_t i_ = 0;                                                  \

@@ -274,9 +274,9 @@ def _apply(found: EvidenceLinks, evidence: pd.DataFrame, frames: dict[str, pd.Da
     register_of, registers = pd.factorize(evidence["register"])
     code_of = {str(name): code for code, name in enumerate(registers)}
     for name, frame in frames.items():
-        mine = register_of == code_of.get(name, -2)
-        if not mine.any():
+        if name not in code_of:  # no record of this register without an identifier
             continue
+        mine = register_of == code_of[name]
         rows, wanted = frame[ROW].to_numpy(), evidence.loc[mine, ROW].to_numpy()
         at = np.searchsorted(rows, wanted)  # a register's rows are in file order
         assert (rows[np.minimum(at, len(rows) - 1)] == wanted).all(), "evidence rows missing from their register"

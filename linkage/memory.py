@@ -86,7 +86,8 @@ def _no_huge_pages_for_numpy() -> None:
 
 
 def zeroed(size: int) -> np.ndarray:
-    """`size` zeroed bytes (uint8), mapped afresh with every page faulted in by one call (Linux: `MAP_POPULATE`):
+    """`size` zeroed bytes (uint8), mapped afresh with every page faulted in by one call (Linux:
+    `MADV_POPULATE_WRITE`, or `MAP_POPULATE` on kernels before 5.14):
     for a large table written at random places, one fault per page at its first write costs far more. Measured
     here: the row-repeat tables of a national `link_world` grow by doubling, and moving the rows into each bigger
     table took 5.2–5.7 s of CPU with the pages faulted in one by one, 0.35 s with them faulted in at once (the
