@@ -84,13 +84,15 @@ class ValidationReport:
 
 
 def validate(frame: Frame, codebook: Codebook, *, examples: int | None = EXAMPLES,
-             cast: bool | Collection[str] = False) -> ValidationReport:
+             cast: bool | Collection[str] = False, dictionary: bool = False) -> ValidationReport:
     """Check every column of `frame` (pandas or Arrow, text or typed) against `codebook`.
 
     Finds unknown and missing columns, values that cannot be read as the variable's type, missing values in required
     variables, unknown category codes, values out of range and values not matching the pattern. Each problem names
     up to `examples` rows (None: every row). `cast=True` also keeps the typed columns (`ValidationReport.typed`);
-    a collection of names keeps only those.
+    a collection of names keeps only those. With `dictionary`, a typed column parsed by its distinct values comes
+    dictionary-encoded (those values typed, and each row's index), so a caller that drops rows next spreads the
+    values only to the rows it keeps.
     """
     arrays = column_arrays(frame)
     rows = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
@@ -102,7 +104,7 @@ def validate(frame: Frame, codebook: Codebook, *, examples: int | None = EXAMPLE
                 issues.append(Problem(variable.name, "missing_column", 0, (), "required column is absent"))
             continue
         wanted = cast is True or (cast is not False and variable.name in cast)
-        found, values = _check(arrays[variable.name], variable, examples, typed=wanted)
+        found, values = _check(arrays[variable.name], variable, examples, typed=wanted, dictionary=dictionary)
         issues.extend(found)
         if wanted:
             typed[variable.name] = values
@@ -113,7 +115,7 @@ def validate(frame: Frame, codebook: Codebook, *, examples: int | None = EXAMPLE
 
 
 def _check(column: pa.Array, variable: Variable, examples: int | None, *,
-           typed: bool) -> tuple[list[Problem], pa.Array | None]:
+           typed: bool, dictionary: bool = False) -> tuple[list[Problem], pa.Array | None]:
     """The problems of one column and (if `typed`) its typed values. Conditions are computed on the distinct
     values where the column was parsed that way, then spread to the rows."""
     parsed, encoded = parse_distinct(column, variable)
@@ -148,7 +150,10 @@ def _check(column: pa.Array, variable: Variable, examples: int | None, *,
         add("pattern_mismatch", spread(_mask(pc.invert(matches))), f"does not match the pattern {variable.pattern}")
     if not typed:
         return found, None
-    return found, values if encoded is None else values.take(encoded.indices)
+    if encoded is None:
+        return found, values
+    return found, pa.DictionaryArray.from_arrays(encoded.indices, values) if dictionary else \
+        values.take(encoded.indices)
 
 
 def _mask(condition: pa.Array) -> np.ndarray:
