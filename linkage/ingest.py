@@ -269,7 +269,7 @@ class _Context:
             duplicate = seen.repeats(hashed)
         finally:
             turn.set()
-        report = codebooks.validate(raw, self.codebook, examples=None, cast=self.typed)
+        report = codebooks.validate(raw, self.codebook, examples=None, cast=self.typed, dictionary=True)
         problems = [(p, column, reason) for p, column, reason in _problems(report, self.codebook)
                     if not duplicate[p]]
         bad = np.zeros(raw.num_rows, dtype=bool)
@@ -332,22 +332,24 @@ class _Context:
         return _Part(frame, evidence, rejects, counts, np.zeros(0, np.int64))
 
     def _columns(self, typed: pa.Table, rows: np.ndarray, kept: np.ndarray) -> pa.Table:
-        """The row numbers and the kept register columns (never a direct identifier) of the kept rows."""
+        """The row numbers and the kept register columns (never a direct identifier) of the kept rows; columns
+        typed by their distinct values are spread to the kept rows only."""
         table = pa.table({ROW: pa.array(rows, pa.int64()), **{name: typed[name] for name in self.keep}})
-        return table if kept.all() else table.filter(pa.array(kept))
+        table = table if kept.all() else table.filter(pa.array(kept))
+        return pa.table({name: _decoded(column) for name, column in zip(table.column_names, table.columns)})
 
     def _scope(self, typed: pa.Table) -> pa.Array:
         """Per row, the scope an identifier is unique within: the namespace, and a column's value where given."""
         name = pa.scalar(self.entry.scope)
         if self.entry.group_within is None:
             return pa.repeat(name, typed.num_rows)
-        return pc.binary_join_element_wise(name, pc.fill_null(typed[self.entry.group_within], ""), ":")
+        return pc.binary_join_element_wise(name, pc.fill_null(_text(typed[self.entry.group_within]), ""), ":")
 
     @staticmethod
     def _text_column(typed: pa.Table, name: str | None, at: pa.Array) -> pa.Array:
         if name is None:
             return pa.nulls(len(at), pa.string())
-        return _text(typed[name]).take(at)
+        return _text(_single(typed[name]).take(at))
 
     def frame(self, parts: list[pa.Table]) -> pd.DataFrame:
         """The batches as one pandas frame (see `_to_pandas`): `pseudonym_id` categorical (sorted pseudonyms as
@@ -852,6 +854,13 @@ def _text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
     return column if pa.types.is_string(column.type) else column.cast(pa.string())
+
+
+def _decoded(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as plain values (a dictionary-encoded one decoded, chunk by chunk)."""
+    if not pa.types.is_dictionary(column.type):
+        return column
+    return pa.chunked_array([chunk.dictionary_decode() for chunk in column.chunks], column.type.value_type)
 
 
 def _distinct_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
