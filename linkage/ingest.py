@@ -543,9 +543,14 @@ def _identify(values: pa.Array | pa.ChunkedArray, reference: pa.Array, pseudonym
     broken &= usable
     if broken.any():
         rows = np.flatnonzero(broken)
-        typo = _single_digit_typos(_text(values.take(pa.array(rows))), days[rows], pseudonyms.key, changes)
-        birth_date[rows], sex[rows] = typo.birth_date, typo.sex
-        neighbours = pc.replace_with_mask(neighbours, pa.array(broken), typo.neighbours)
+        # Once per distinct number and date: a school leaver's broken number is on each of their subject rows.
+        _, first, same = np.unique(np.c_[index[rows], days[rows].astype(np.int64)], axis=0, return_index=True,
+                                   return_inverse=True)
+        same = same.reshape(-1)
+        typo = _single_digit_typos(_text(values.take(pa.array(rows[first]))), days[rows[first]], pseudonyms.key,
+                                   changes)
+        birth_date[rows], sex[rows] = typo.birth_date[same], typo.sex[same]
+        neighbours = pc.replace_with_mask(neighbours, pa.array(broken), typo.neighbours.take(pa.array(same)))
     mapped = int((changed & usable & (reason < 0)).sum())
     return _Identified(codes, birth_date, sex, kind, reason, neighbours, mapped)
 
