@@ -480,26 +480,36 @@ class Pseudonyms:
     def categorical(self, codes: pa.ChunkedArray | pa.Array) -> pd.Categorical:
         """Codes (int32, null for none) as a pandas Categorical of pseudonyms, categories sorted."""
         table = self._table()
-        numbers = np.empty(self._count, dtype=np.int64)
-        numbers[self._sorted_codes] = self._sorted
         order = _hex_order(table)
         rank = np.empty(len(order) + 1, dtype=np.int32)
         rank[order] = np.arange(len(order), dtype=np.int32)
         rank[-1] = -1
         values = _single(codes) if len(codes) else pa.array([], pa.int32())
         positions = values.fill_null(-1).to_numpy(zero_copy_only=False)  # int32: no 64-bit copy of every row
-        categories = self._digests_of.texts(numbers[order], table[order])
-        return pd.Categorical.from_codes(rank[positions], categories=pd.Index(categories, dtype=object))
+        # Looked up in number order (a search of sorted numbers is 15× faster than of shuffled ones), then put
+        # in pseudonym order.
+        texts = self._digests_of.texts(self._sorted, table[self._sorted_codes])
+        in_number_order = np.empty(self._count, dtype=np.intp)
+        in_number_order[self._sorted_codes] = np.arange(self._count)
+        categories = texts[in_number_order[order]]
+        return pd.Categorical.from_codes(rank[positions], categories=sorted_categories(categories))
+
+
+def sorted_categories(values: np.ndarray) -> pd.Index:
+    """Text values (object) as an Index for a categorical's categories. Where they are strictly increasing, as
+    pseudonyms sorted for categories are, one pass of comparisons tells pandas they are unique too, so its check of
+    the categories builds no hash table of them (a million pseudonyms: 0.07 s instead of 0.4 s)."""
+    index = pd.Index(values, dtype=object)
+    index.is_monotonic_increasing  # computed once and cached on the Index, uniqueness with it
+    return index
 
 
 def _hex_order(digits: np.ndarray) -> np.ndarray:
     """The order that sorts rows of lowercase hex digits ((n × 32) uint8) as text: by their first 16 digits read
     as one 64-bit number (a sort of machine words, not of strings), and as text only when two of those tie."""
-    nibbles = digits[:, :16] - np.where(digits[:, :16] >= ord("a"), ord("a") - 10, ord("0")).astype(np.uint8)
-    key = np.zeros(len(digits), dtype=np.uint64)
-    for column in range(16):
-        key <<= np.uint64(4)
-        key |= nibbles[:, column]
+    head = digits[:, :16]
+    nibbles = (head & 0x0F) + 9 * (head >> 6)  # "0"-"9" (0x30-0x39) → 0-9, "a"-"f" (0x61-0x66) → 10-15
+    key = np.ascontiguousarray((nibbles[:, 0::2] << 4) | nibbles[:, 1::2]).view(">u8").reshape(-1).astype(np.uint64)
     order = np.argsort(key)
     if (key[order][1:] == key[order][:-1]).any():  # a national spine has odds of 1 in 20 million: then by all 32 digits
         return np.argsort(np.ascontiguousarray(digits).view(f"S{HEX_DIGITS}").reshape(-1), kind="stable")
@@ -920,4 +930,4 @@ def _empty_evidence() -> pa.Table:
 
 
 __all__ = ["BATCH_ROWS", "EVIDENCE_COLUMNS", "Digests", "IngestCounts", "Ingested", "distinct_union",
-           "ingest_register"]
+           "ingest_register", "sorted_categories"]

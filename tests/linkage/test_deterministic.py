@@ -149,12 +149,15 @@ def test_a_pseudonym_set_finds_exactly_its_members_and_where_they_are(spine_ids,
 
 
 @settings(max_examples=100, deadline=None)
-@given(categories=st.lists(hex_ids, unique=True, min_size=1, max_size=12), data=st.data())
+@given(categories=st.one_of(st.lists(hex_ids, unique=True, min_size=1, max_size=12),  # values looked up by hashing
+                            st.lists(hex_ids, unique=True, min_size=60, max_size=120)),  # a few by bisection
+       data=st.data())
 def test_setting_pseudonyms_keeps_every_other_row_and_the_categories_sorted(categories, data):
     categories = sorted(categories)
     rows = data.draw(st.lists(st.one_of(st.none(), st.sampled_from(categories)), min_size=1, max_size=20))
     at = np.array(sorted(data.draw(st.sets(st.integers(0, len(rows) - 1)))), dtype=np.int64)
-    values = data.draw(st.lists(hex_ids, min_size=len(at), max_size=len(at)))
+    values = data.draw(st.lists(st.one_of(hex_ids, st.sampled_from(categories)), min_size=len(at),
+                                max_size=len(at)))
     column = pd.Series(pd.Categorical(rows, categories=categories))
     result = with_pseudonyms(column, at, np.array(values, dtype=object))
     expected = list(rows)
