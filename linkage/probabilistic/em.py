@@ -70,7 +70,9 @@ class PatternCounts:
         self._counts = np.zeros(0, dtype=np.int64)
 
     def add(self, levels: np.ndarray) -> None:
-        codes = (levels.astype(np.int64) + 1) @ self.base
+        codes = np.zeros(len(levels), dtype=np.int64)
+        for column, base in enumerate(self.base):  # column by column: numpy's integer matrix product is slow
+            codes += (levels[:, column].astype(np.int64) + 1) * base
         if self._table is not None:
             self._table += np.bincount(codes, minlength=len(self._table))
             return

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from linkage.errors import InputError, ReglinkError
 from linkage.probabilistic import (LinkConfigError, Model, blocking_recall, evaluate, link, load_config, run)
-from linkage.probabilistic.blocking import Blocking
+from linkage.probabilistic.blocking import Blocking, _rows_by_key
 from linkage.probabilistic.compare import MISSING, compare, level_names, prepare
 
 REPO = Path(__file__).resolve().parents[2]
@@ -237,6 +237,15 @@ def test_chunked_runs_give_the_same_result_as_one_chunk(generated):
     pd.testing.assert_frame_equal(chunked.links, whole.links)
     pd.testing.assert_frame_equal(chunked.review, whole.review)
     assert chunked.stats.passes == whole.stats.passes
+
+
+@settings(max_examples=200, deadline=None)
+@given(keys=st.one_of(st.lists(st.integers(-1, 5), max_size=60),  # one sort of key × rows + position
+                      st.lists(st.integers(-1, 2**62), max_size=60)))  # too large for that: a stable argsort
+def test_rows_by_key_are_the_rows_with_a_key_in_a_stable_sort(keys):
+    keys = np.array(keys, dtype=np.int64)
+    rows = np.flatnonzero(keys >= 0)
+    assert _rows_by_key(keys).tolist() == rows[np.argsort(keys[rows], kind="stable")].tolist()
 
 
 def test_blocking_chunks_are_bounded_and_give_each_candidate_once():
