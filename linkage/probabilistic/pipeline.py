@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,22 +237,33 @@ class _Fields:
 
 def _compared(blocking: Blocking, fields: _Fields, chunk_size: int, seconds: dict[str, float],
               new_pairs: list[int]) -> Iterator[Chunk]:
-    """Candidate pairs and their comparison levels, a chunk at a time; sets new_pairs per pass at the end."""
+    """Candidate pairs and their comparison levels, a chunk at a time and in order; sets new_pairs per pass at the
+    end. A chunk is compared in a second thread while the next one is blocked and the last one used (numpy lets
+    go of the interpreter in both), with at most two chunks in hand."""
     counts = [0] * len(new_pairs)
-    chunks = blocking.chunks(chunk_size)
-    while True:
+
+    def levels(li: np.ndarray, ri: np.ndarray) -> np.ndarray:
         tick = time.perf_counter()
-        try:
-            number, li, ri = next(chunks)
-        except StopIteration:
-            new_pairs[:] = counts
-            return
-        tock = time.perf_counter()
-        levels = fields.levels(li, ri)
-        seconds["blocking"] += tock - tick
-        seconds["compare"] += time.perf_counter() - tock
-        counts[number] += len(li)
-        yield li, ri, levels
+        found = fields.levels(li, ri)
+        seconds["compare"] += time.perf_counter() - tick
+        return found
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reglink-compare") as pool:
+        pending: deque[tuple[np.ndarray, np.ndarray, Future[np.ndarray]]] = deque()
+        chunks = blocking.chunks(chunk_size)
+        while True:
+            tick = time.perf_counter()
+            number, li, ri = next(chunks, (-1, None, None))
+            seconds["blocking"] += time.perf_counter() - tick
+            if li is not None:
+                counts[number] += len(li)
+                pending.append((li, ri, pool.submit(levels, li, ri)))
+            if pending and (li is None or len(pending) > 1):
+                done_li, done_ri, compared = pending.popleft()
+                yield done_li, done_ri, compared.result()
+            elif li is None:
+                new_pairs[:] = counts
+                return
 
 
 def _fixed_m(cfg: LinkConfig, given: Mapping[str, Mapping[str, float]]) -> dict[str, np.ndarray]:
