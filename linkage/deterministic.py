@@ -168,7 +168,6 @@ def with_pseudonyms(column: pd.Series, at: np.ndarray, values: np.ndarray) -> pd
     distinct = np.asarray(distinct, dtype=object)
     categories = current.categories
     found = _codes_of(categories, distinct)
-    codes = current.codes.astype(np.int32)
     new = found < 0
     if new.any():
         added = np.sort(distinct[new])
@@ -176,11 +175,13 @@ def with_pseudonyms(column: pd.Series, at: np.ndarray, values: np.ndarray) -> pd
         place = np.searchsorted(old, added)  # few values: a bisection each
         shift = np.searchsorted(place, np.arange(len(old)), side="right")  # new ones placed before each old one
         remap = np.r_[np.arange(len(old)) + shift, -1].astype(np.int32)  # code -1 (none): the last, stays -1
-        codes = remap[codes]
+        codes = remap[current.codes]  # a new array: the rows' codes are not copied first
         categories = sorted_categories(np.insert(old, place, added))
         found[~new] = remap[found[~new]]
         rank = np.searchsorted(added, distinct[new])
         found[new] = place[rank] + rank  # np.insert puts added[j] at place[j] + j
+    else:
+        codes = current.codes.astype(np.int32)
     codes[at] = found[which]
     dtype = pd.CategoricalDtype(categories) if categories is not current.categories else current.dtype
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=column.index, name=column.name)
