@@ -5,16 +5,27 @@
  * and each row costs two SHA-256 compressions, with the GIL released so threads over chunks scale.
  * SHA-256 follows FIPS 180-4 (sections 4.1.2, 4.2.2, 5.1.1, 6.2) and HMAC follows RFC 2104.
  * The pure-Python fallback in pseudonym/pseudonyms.py gives the same output where this is not built.
+ *
+ * On x86 processors with the SHA extensions (Intel's SHA-NI, checked once by CPUID) a block is compressed by
+ * them, about four times faster; `portable=True` uses the plain C rounds, so tests can compare the two.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_SHA_NI 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 #define BLOCK 64
 #define DIGEST 32
 
+typedef void (*compress_fn)(uint32_t state[8], const uint8_t block[64]);
+
 typedef struct {
+    compress_fn compress;  /* the plain rounds or SHA-NI */
     uint32_t state[8];
     uint8_t buffer[BLOCK];
     size_t buffered;   /* bytes waiting in buffer */
@@ -78,8 +89,78 @@ static void compress(uint32_t state[8], const uint8_t block[BLOCK])
     state[4] += e; state[5] += f; state[6] += g; state[7] += h;
 }
 
-static void sha256_init(sha256_ctx *ctx)
+#ifdef HAVE_SHA_NI
+/* The same compression by the SHA extensions: the state kept as (A, B, E, F) and (C, D, G, H), four rounds per
+ * group of message words, the schedule by SHA256MSG1/SHA256MSG2 (Intel's "SHA Extensions" paper, 2013). */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void compress_sha_ni(uint32_t state[8], const uint8_t block[BLOCK])
 {
+    const __m128i big_endian = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i dcba = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&state[0]), 0xB1);  /* CDAB */
+    __m128i hgfe = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&state[4]), 0x1B);  /* EFGH */
+    __m128i abef = _mm_alignr_epi8(dcba, hgfe, 8);
+    __m128i cdgh = _mm_blend_epi16(hgfe, dcba, 0xF0);
+    const __m128i abef_before = abef, cdgh_before = cdgh;
+    __m128i words[4];  /* the last four groups of message words: group i is at i & 3 */
+    for (int i = 0; i < 16; i++) {
+        __m128i group;
+        if (i < 4) {
+            group = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(block + 16 * i)), big_endian);
+        } else {
+            group = _mm_add_epi32(_mm_sha256msg1_epu32(words[i & 3], words[(i + 1) & 3]),
+                                  _mm_alignr_epi8(words[(i + 3) & 3], words[(i + 2) & 3], 4));
+            group = _mm_sha256msg2_epu32(group, words[(i + 3) & 3]);
+        }
+        words[i & 3] = group;
+        __m128i message = _mm_add_epi32(group, _mm_loadu_si128((const __m128i *)&K[4 * i]));
+        cdgh = _mm_sha256rnds2_epu32(cdgh, abef, message);
+        abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(message, 0x0E));
+    }
+    abef = _mm_add_epi32(abef, abef_before);
+    cdgh = _mm_add_epi32(cdgh, cdgh_before);
+    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+    _mm_storeu_si128((__m128i *)&state[0], _mm_blend_epi16(feba, dchg, 0xF0));  /* DCBA */
+    _mm_storeu_si128((__m128i *)&state[4], _mm_alignr_epi8(dchg, feba, 8));    /* HGFE */
+}
+
+/* CPUID: SHA (leaf 7, EBX bit 29), SSE4.1 (leaf 1, ECX bit 19) and SSSE3 (leaf 1, ECX bit 9). */
+static int has_sha_ni(void)
+{
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)) || !(c & (1u << 9))) {
+        return 0;
+    }
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+}
+#endif
+
+/* The compression in use: SHA-NI where the processor has it (set at import), else the plain rounds. */
+static compress_fn compress_fast = compress;
+
+/* The eight state words as the 32-byte digest (big-endian). */
+static inline void big_endian_words(const uint32_t state[8], uint8_t out[DIGEST])
+{
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(state[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(state[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(state[i] >> 8);
+        out[4 * i + 3] = (uint8_t)state[i];
+    }
+}
+
+/* The first `digits` lower-case hex characters of a digest. */
+static inline void to_hex(const uint8_t digest[DIGEST], Py_ssize_t digits, uint8_t *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (Py_ssize_t i = 0; i < digits; i++) {
+        out[i] = (uint8_t)hex[(digest[i >> 1] >> ((i & 1) ? 0 : 4)) & 0x0f];
+    }
+}
+
+static void sha256_init(sha256_ctx *ctx, compress_fn fn)
+{
+    ctx->compress = fn;
     memcpy(ctx->state, H0, sizeof H0);
     ctx->buffered = 0;
     ctx->length = 0;
@@ -97,11 +178,11 @@ static void sha256_update(sha256_ctx *ctx, const uint8_t *data, size_t len)
         if (ctx->buffered < BLOCK) {
             return;
         }
-        compress(ctx->state, ctx->buffer);
+        ctx->compress(ctx->state, ctx->buffer);
         ctx->buffered = 0;
     }
     for (; len >= BLOCK; data += BLOCK, len -= BLOCK) {
-        compress(ctx->state, data);
+        ctx->compress(ctx->state, data);
     }
     memcpy(ctx->buffer, data, len);
     ctx->buffered = len;
@@ -113,29 +194,25 @@ static void sha256_final(sha256_ctx *ctx, uint8_t digest[DIGEST])
     ctx->buffer[ctx->buffered++] = 0x80;
     if (ctx->buffered > BLOCK - 8) {
         memset(ctx->buffer + ctx->buffered, 0, BLOCK - ctx->buffered);
-        compress(ctx->state, ctx->buffer);
+        ctx->compress(ctx->state, ctx->buffer);
         ctx->buffered = 0;
     }
     memset(ctx->buffer + ctx->buffered, 0, BLOCK - 8 - ctx->buffered);
     for (int i = 0; i < 8; i++) {
         ctx->buffer[BLOCK - 1 - i] = (uint8_t)(bits >> (8 * i));
     }
-    compress(ctx->state, ctx->buffer);
-    for (int i = 0; i < 8; i++) {
-        digest[4 * i] = (uint8_t)(ctx->state[i] >> 24);
-        digest[4 * i + 1] = (uint8_t)(ctx->state[i] >> 16);
-        digest[4 * i + 2] = (uint8_t)(ctx->state[i] >> 8);
-        digest[4 * i + 3] = (uint8_t)ctx->state[i];
-    }
+    ctx->compress(ctx->state, ctx->buffer);
+    big_endian_words(ctx->state, digest);
 }
 
 /* The two keyed midstates of RFC 2104: SHA-256 after absorbing (K ^ ipad) and (K ^ opad). */
-static void hmac_midstates(const uint8_t *key, size_t key_len, sha256_ctx *inner, sha256_ctx *outer)
+static void hmac_midstates(const uint8_t *key, size_t key_len, sha256_ctx *inner, sha256_ctx *outer,
+                           compress_fn fn)
 {
     uint8_t block[BLOCK] = {0};
     if (key_len > BLOCK) {
         sha256_ctx hashed;
-        sha256_init(&hashed);
+        sha256_init(&hashed, fn);
         sha256_update(&hashed, key, key_len);
         sha256_final(&hashed, block);
     } else {
@@ -143,25 +220,28 @@ static void hmac_midstates(const uint8_t *key, size_t key_len, sha256_ctx *inner
     }
     uint8_t pad[BLOCK];
     for (int i = 0; i < BLOCK; i++) pad[i] = block[i] ^ 0x36;
-    sha256_init(inner);
+    sha256_init(inner, fn);
     sha256_update(inner, pad, BLOCK);
     for (int i = 0; i < BLOCK; i++) pad[i] = block[i] ^ 0x5c;
-    sha256_init(outer);
+    sha256_init(outer, fn);
     sha256_update(outer, pad, BLOCK);
 }
 
 PyDoc_STRVAR(hmac_sha256_hex_doc,
-"hmac_sha256_hex(key, messages, width, digits, out)\n--\n\n"
+"hmac_sha256_hex(key, messages, width, digits, out, portable=False)\n--\n\n"
 "HMAC-SHA256(key, m) for each `width`-byte message m in the contiguous buffer `messages`;\n"
 "the first `digits` lower-case hex characters of each go, row after row, into the writable\n"
-"buffer `out` (len(messages) / width * digits bytes). The GIL is released during the loop.");
+"buffer `out` (len(messages) / width * digits bytes). The GIL is released during the loop.\n"
+"SHA-NI is used where the processor has it, unless `portable`.");
 
-static PyObject *hmac_sha256_hex(PyObject *Py_UNUSED(module), PyObject *args)
+static PyObject *hmac_sha256_hex(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
 {
-    static const char hex[] = "0123456789abcdef";
+    static char *names[] = {"key", "messages", "width", "digits", "out", "portable", NULL};
     Py_buffer key, messages, out;
     Py_ssize_t width, digits;
-    if (!PyArg_ParseTuple(args, "y*y*nnw*", &key, &messages, &width, &digits, &out)) {
+    int portable = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*y*nnw*|p", names, &key, &messages, &width, &digits, &out,
+                                     &portable)) {
         return NULL;
     }
     PyObject *result = NULL;
@@ -185,19 +265,40 @@ static PyObject *hmac_sha256_hex(PyObject *Py_UNUSED(module), PyObject *args)
     const uint8_t *src = messages.buf;
     uint8_t *dst = out.buf;
     sha256_ctx inner, outer;
-    hmac_midstates(key.buf, (size_t)key.len, &inner, &outer);
+    hmac_midstates(key.buf, (size_t)key.len, &inner, &outer, portable ? compress : compress_fast);
 
     Py_BEGIN_ALLOW_THREADS
     uint8_t digest[DIGEST];
-    for (Py_ssize_t row = 0; row < rows; row++, src += width, dst += digits) {
-        sha256_ctx ctx = inner;
-        sha256_update(&ctx, src, (size_t)width);
-        sha256_final(&ctx, digest);
-        ctx = outer;
-        sha256_update(&ctx, digest, DIGEST);
-        sha256_final(&ctx, digest);
-        for (Py_ssize_t i = 0; i < digits; i++) {
-            dst[i] = hex[(digest[i >> 1] >> ((i & 1) ? 0 : 4)) & 0x0f];
+    if (width <= BLOCK - 9) {
+        /* A message that fits one padded block (a personnummer's 12 bytes do): both blocks are laid out once,
+         * padding and length included, and each row only writes its message and inner digest into them. */
+        uint8_t first[BLOCK] = {0}, second[BLOCK] = {0};
+        first[width] = 0x80;
+        second[DIGEST] = 0x80;
+        for (int i = 0; i < 8; i++) {
+            first[BLOCK - 1 - i] = (uint8_t)(((uint64_t)(BLOCK + width) * 8) >> (8 * i));
+            second[BLOCK - 1 - i] = (uint8_t)(((uint64_t)(BLOCK + DIGEST) * 8) >> (8 * i));
+        }
+        for (Py_ssize_t row = 0; row < rows; row++, src += width, dst += digits) {
+            uint32_t state[8];
+            memcpy(first, src, (size_t)width);
+            memcpy(state, inner.state, sizeof state);
+            inner.compress(state, first);
+            big_endian_words(state, second);
+            memcpy(state, outer.state, sizeof state);
+            outer.compress(state, second);
+            big_endian_words(state, digest);
+            to_hex(digest, digits, dst);
+        }
+    } else {
+        for (Py_ssize_t row = 0; row < rows; row++, src += width, dst += digits) {
+            sha256_ctx ctx = inner;
+            sha256_update(&ctx, src, (size_t)width);
+            sha256_final(&ctx, digest);
+            ctx = outer;
+            sha256_update(&ctx, digest, DIGEST);
+            sha256_final(&ctx, digest);
+            to_hex(digest, digits, dst);
         }
     }
     Py_END_ALLOW_THREADS
@@ -210,8 +311,17 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(sha_ni_doc, "sha_ni() -> bool\n--\n\nWhether blocks are compressed by the processor's SHA extensions.");
+
+static PyObject *sha_ni(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(compress_fast != compress);
+}
+
 static PyMethodDef methods[] = {
-    {"hmac_sha256_hex", hmac_sha256_hex, METH_VARARGS, hmac_sha256_hex_doc},
+    {"hmac_sha256_hex", (PyCFunction)(void (*)(void))hmac_sha256_hex, METH_VARARGS | METH_KEYWORDS,
+     hmac_sha256_hex_doc},
+    {"sha_ni", sha_ni, METH_NOARGS, sha_ni_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -225,5 +335,10 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__hmac(void)
 {
+#ifdef HAVE_SHA_NI
+    if (has_sha_ni()) {
+        compress_fast = compress_sha_ni;
+    }
+#endif
     return PyModule_Create(&module);
 }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import platform
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -146,24 +148,34 @@ def test_empty_input():
     assert pseudonymise_many([], master_key=KAT_KEY, project=KAT_PROJECT).tolist() == []
 
 
-def run_twins(key: bytes, rows: list[bytes], width: int):
-    """(C extension, Python twin) outputs for the same rows."""
+def run_twins(key: bytes, rows: list[bytes], width: int, *, portable: bool = False):
+    """(C extension, Python twin) outputs for the same rows; `portable`: the C extension without SHA-NI."""
     c_module = pytest.importorskip("pseudonym._hmac", reason="the optional C extension is not built here")
     data = b"".join(rows)
     c_out, py_out = bytearray(len(rows) * 32), bytearray(len(rows) * 32)
-    c_module.hmac_sha256_hex(key, data, width, 32, c_out)
+    c_module.hmac_sha256_hex(key, data, width, 32, c_out, portable=portable)
     python_hmac_sha256_hex(key, data, width, 32, py_out)
     return bytes(c_out), bytes(py_out)
 
 
 @settings(max_examples=150, deadline=None)
-@given(data=st.data(), key=st.binary(max_size=150), width=st.integers(1, 150), count=st.integers(0, 6))
-def test_c_loop_equals_python_twin_equals_stdlib(data, key, width, count):
-    # widths and key lengths cross the 55/56/64-byte SHA-256 padding and block edges; long keys are hashed first
+@given(data=st.data(), key=st.binary(max_size=150), width=st.integers(1, 150), count=st.integers(0, 6),
+       portable=st.booleans())
+def test_c_loop_equals_python_twin_equals_stdlib(data, key, width, count, portable):
+    # widths and key lengths cross the 55/56/64-byte SHA-256 padding and block edges (a message of up to 55 bytes
+    # is one block, laid out once); long keys are hashed first; both the SHA-NI and the plain rounds
     rows = [data.draw(st.binary(min_size=width, max_size=width)) for _ in range(count)]
-    c_out, py_out = run_twins(key, rows, width)
+    c_out, py_out = run_twins(key, rows, width, portable=portable)
     expected = "".join(hmac.new(key, row, hashlib.sha256).hexdigest()[:32] for row in rows).encode()
     assert c_out == py_out == expected
+
+
+def test_the_processors_sha_extensions_are_used_where_it_has_them():
+    c_module = pytest.importorskip("pseudonym._hmac", reason="the optional C extension is not built here")
+    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").exists() else None
+    if flags is None or platform.machine() not in ("x86_64", "AMD64", "i686"):
+        pytest.skip("only x86 processors have SHA-NI, and /proc/cpuinfo tells whether this one does")
+    assert c_module.sha_ni() == ("sha_ni" in flags)
 
 
 def test_c_loop_on_the_known_answer_and_its_argument_checks():
