@@ -251,7 +251,11 @@ def aligned(ids: pd.Index, derived: pd.DataFrame, names: list[str]) -> dict[str,
     up or moved."""
     derived_ids = np.asarray(derived[ID], dtype=object)
     same = ids.equals(pd.Index(derived_ids, dtype=object))  # identity first, element by element: cheap
-    position = None if same else ids.get_indexer(derived_ids)
+    if not same:  # per person, the row of theirs (-1: none), gathered with a fill: no reindex by a million labels
+        position = ids.get_indexer(derived_ids)
+        mine = np.flatnonzero(position >= 0)
+        row_of = np.full(len(ids), -1, dtype=np.intp)
+        row_of[position[mine]] = mine
     out = {}
     for name in names:
         values = derived[name]
@@ -259,11 +263,8 @@ def aligned(ids: pd.Index, derived: pd.DataFrame, names: list[str]) -> dict[str,
             values = values.astype("boolean")
         elif pd.api.types.is_integer_dtype(values.dtype) and not isinstance(values.dtype, pd.Int64Dtype):
             values = values.astype("Int64")
-        if same:
-            out[name] = values.set_axis(range(len(ids)))
-        else:
-            mine = position >= 0
-            out[name] = values[mine].set_axis(position[mine]).reindex(range(len(ids))).set_axis(range(len(ids)))
+        out[name] = values.set_axis(range(len(ids))) if same else \
+            pd.Series(values.array.take(row_of, allow_fill=True), name=values.name)
     return out
 
 
