@@ -192,14 +192,16 @@ def _codes_of(categories: pd.Index, values: np.ndarray) -> np.ndarray:
     bisection; more by looking the categories up in a hash table of the values (the other way round would build a
     table of every category)."""
     found = np.full(len(values), -1, dtype=np.int32)
-    if _BISECTED * len(values) < len(categories):
+    known = categories.to_numpy(dtype=object)
+    if _BISECTED * len(values) < len(known):
         order = np.argsort(values)  # bisection of sorted values goes on where the last one stopped: faster
-        at = np.searchsorted(categories.to_numpy(dtype=object), values[order])
-        hit = at < len(categories)
-        hit[hit] = categories.to_numpy(dtype=object)[at[hit]] == values[order][hit]
+        wanted = values[order]
+        at = np.searchsorted(known, wanted)
+        hit = at < len(known)
+        hit[hit] = known[at[hit]] == wanted[hit]
         found[order[hit]] = at[hit]
         return found
-    among = pd.Index(values, dtype=object).get_indexer(categories.to_numpy(dtype=object))
+    among = pd.Index(values, dtype=object).get_indexer(known)
     hit = np.flatnonzero(among >= 0)
     found[among[hit]] = hit
     return found

@@ -7,7 +7,8 @@
  * The pure-Python fallback in pseudonym/pseudonyms.py gives the same output where this is not built.
  *
  * On x86 processors with the SHA extensions (Intel's SHA-NI, checked once by CPUID) a block is compressed by
- * them, about four times faster; `portable=True` uses the plain C rounds, so tests can compare the two.
+ * them; `portable=True` uses the plain C rounds, so tests can compare the two. Measured here on 1 M 12-byte
+ * messages: 0.49 s with the plain rounds, 0.19 s with SHA-NI, 0.14 s with the one-block layout as well.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
