@@ -381,7 +381,6 @@ class Digests:
         self.key = key
         self._lock = threading.Lock()
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # (numbers sorted, their hex digits (n × 32))
-        self._texts = (np.zeros(0, np.int64), np.zeros(0, object))  # (numbers sorted, their pseudonyms as str)
 
     def of(self, numbers: np.ndarray) -> np.ndarray:
         """Hex digits of each of these distinct numbers, one row of 32 per number ((n × 32) uint8)."""
@@ -403,25 +402,6 @@ class Digests:
                 self._runs.append((new[order], digits[order]))
                 if len(self._runs) > _MAX_DIGEST_RUNS:
                     self._runs = [self._merged(self._runs)]
-        return out
-
-    def texts(self, numbers: np.ndarray, digits: np.ndarray) -> np.ndarray:
-        """The pseudonyms of these distinct numbers (with their hex digits, (n × 32) uint8) as Python strings, one
-        object per number for every register: the registers' categories share them, so each is made and held
-        once, not once per register."""
-        with self._lock:
-            known, texts = self._texts
-        at = np.minimum(np.searchsorted(known, numbers), max(len(known) - 1, 0))
-        hit = known[at] == numbers if len(known) else np.zeros(len(numbers), dtype=bool)
-        out = np.empty(len(numbers), dtype=object)
-        out[hit] = texts[at[hit]]
-        if not hit.all():
-            new = digits[~hit]  # Python strings made by Arrow: numpy's way, through its unicode type, is 7× slower
-            out[~hit] = made = _strings(new, np.full(len(new), HEX_DIGITS)).to_numpy(zero_copy_only=False)
-            with self._lock:  # another register may have added some of these meanwhile: keep one of each
-                known, texts = self._texts
-                known, first = np.unique(np.concatenate([known, numbers[~hit]]), return_index=True)
-                self._texts = known, np.concatenate([texts, made])[first]
         return out
 
     @staticmethod
@@ -486,12 +466,11 @@ class Pseudonyms:
         rank[-1] = -1
         values = _single(codes) if len(codes) else pa.array([], pa.int32())
         positions = values.fill_null(-1).to_numpy(zero_copy_only=False)  # int32: no 64-bit copy of every row
-        # Looked up in number order (a search of sorted numbers is 15× faster than of shuffled ones), then put
-        # in pseudonym order.
-        texts = self._digests_of.texts(self._sorted, table[self._sorted_codes])
-        in_number_order = np.empty(self._count, dtype=np.intp)
-        in_number_order[self._sorted_codes] = np.arange(self._count)
-        categories = texts[in_number_order[order]]
+        # The register's own strings, made in sorted order: they lie in memory in that order, so every later pass
+        # over the categories (pandas' checks, look-ups, linkage) reads memory in sequence. Strings shared between
+        # registers, made in the order numbers were first met, saved 0.1 GB per register but were scattered: at
+        # national scale each such pass took twice as long or more (link_world 38 s → 32 s without them).
+        categories = _strings(table[order], np.full(len(order), HEX_DIGITS)).to_numpy(zero_copy_only=False)
         return pd.Categorical.from_codes(rank[positions], categories=sorted_categories(categories))
 
 
