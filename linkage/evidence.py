@@ -229,15 +229,14 @@ def link_evidence(evidence: pd.DataFrame, persons: pd.DataFrame, residence: pd.D
 
 
 def _neighbour_positions(neighbours: pd.Series, spine: PseudonymSet) -> pd.arrays.IntegerArray:
-    """A broken number's neighbour as the position of its person in the spine; a neighbour who is not in the
-    spine as a number of its own beyond the spine (it matches no one), none as NA."""
+    """A broken number's neighbour as the position of its person in the spine; every neighbour who is not in the
+    spine as one number beyond it, none as NA. Such a neighbour agrees with no person, which is all the
+    comparison asks of it: the spine's side never holds that number, so the pairs, their levels and u (from the
+    values both sides share) are as they would be with each outside neighbour a number of its own."""
     values = pa.array(neighbours, pa.string(), from_pandas=True)
     position = spine.positions(values)
     present = values.is_valid().to_numpy(zero_copy_only=False)
-    outside = present & (position < 0)
-    if outside.any():
-        position[outside] = len(spine.ids) + pd.factorize(values.filter(pa.array(outside)).to_numpy(
-            zero_copy_only=False))[0]
+    position[present & (position < 0)] = len(spine.ids)
     return pd.arrays.IntegerArray(np.where(present, position, 0), ~present)
 
 
