@@ -292,18 +292,20 @@ def _fit(stream: Iterator[Chunk], cfg: LinkConfig, blocking: Blocking, fields: _
                         sessions=not all(c.field in fixed_m for c in cfg.comparisons))
     cache: list[Chunk] | None = []
     cached = 0
-    for chunk in stream:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reglink-random-pairs") as beside:
+        random_levels = beside.submit(fields.random_levels)  # (for u) while the candidates stream: mostly numpy
+        for chunk in stream:
+            tick = time.perf_counter()
+            training.add(chunk[2], blocking.agreement(chunk[0], chunk[1]) if training.with_sessions else None)
+            cached += len(chunk[0])
+            if cached > CACHE_CHUNKS * cfg.chunk_size:
+                cache = None
+            elif cache is not None:
+                cache.append(chunk)
+            seconds["fit"] += time.perf_counter() - tick
         tick = time.perf_counter()
-        training.add(chunk[2], blocking.agreement(chunk[0], chunk[1]) if training.with_sessions else None)
-        cached += len(chunk[0])
-        if cached > CACHE_CHUNKS * cfg.chunk_size:
-            cache = None
-        elif cache is not None:
-            cache.append(chunk)
-        seconds["fit"] += time.perf_counter() - tick
-    tick = time.perf_counter()
-    exact_shares = [exact_share(fields.columns[c.field]) for c in cfg.comparisons]
-    model = training.fit(exact_shares, fields.random_levels(), fields.pairs, fixed_m)
+        exact_shares = [exact_share(fields.columns[c.field]) for c in cfg.comparisons]
+        model = training.fit(exact_shares, random_levels.result(), fields.pairs, fixed_m)
     seconds["fit"] += time.perf_counter() - tick
     return model, cache
 
