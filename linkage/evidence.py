@@ -90,10 +90,10 @@ def entities(evidence: pd.DataFrame) -> pd.DataFrame:
     group, groups = sorted_codes(evidence["group"].astype("string"))
     out = pd.DataFrame(index=pd.Index(groups, dtype=object, name="group"))
     out["records"] = np.bincount(group, minlength=len(groups))
-    fields = {"birth_date": _yyyymmdd(evidence["birth_date"]), "sex": evidence["sex"].astype("string"),
+    fields = {"birth_date": _yyyymmdd(evidence["birth_date"]), "sex": evidence["sex"],
               "kommun": evidence["kommun"], "country": evidence["country"], "neighbours": evidence["neighbours"]}
     for name, values in fields.items():
-        out[name] = _mode(group, len(groups), values.astype("string"))
+        out[name] = _mode(group, len(groups), values)
     return out
 
 
@@ -259,16 +259,22 @@ def _yyyymmdd(values: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(text), index=values.index)
 
 
-def _mode(group: np.ndarray, groups: int, values: pd.Series) -> pd.arrays.StringArray:
-    """Per group (codes 0..groups-1), the most common non-missing value (ties: the smallest), NA where none."""
-    code, distinct = sorted_codes(values)
+def _mode(group: np.ndarray, groups: int, values: pd.Series) -> pd.arrays.ArrowStringArray:
+    """Per group (codes 0..groups-1), the most common non-missing value as text (ties: the smallest), NA where
+    none. Values stay in Arrow, and are sorted only when some group's records disagree (mostly they do not)."""
+    encoded = pc.dictionary_encode(plain_text(arrow(values)))
+    code = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    width = len(encoded.dictionary) + 1
     present = code >= 0
-    keys, counts = np.unique(group[present].astype(np.int64) * (len(distinct) + 1) + code[present],
-                             return_counts=True)
-    owner, value = keys // (len(distinct) + 1), keys % (len(distinct) + 1)
-    order = np.lexsort((value, -counts, owner))  # per group: most common first, then the smallest
-    owner, value = owner[order], value[order]
-    first = np.r_[True, owner[1:] != owner[:-1]] if len(owner) else np.zeros(0, dtype=bool)
-    out = np.full(groups, None, dtype=object)
-    out[owner[first]] = distinct[value[first]]
-    return pd.array(out, dtype="string[pyarrow]")
+    keys, counts = np.unique(group[present].astype(np.int64) * width + code[present], return_counts=True)
+    owner, value = keys // width, keys % width
+    if len(owner) and (owner[1:] == owner[:-1]).any():  # per group: most common first, then the smallest
+        rank = np.empty(width - 1, dtype=np.int64)
+        rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(width - 1)
+        order = np.lexsort((rank[value], -counts, owner))
+        owner, value = owner[order], value[order]
+        first = np.r_[True, owner[1:] != owner[:-1]]
+        owner, value = owner[first], value[first]
+    at = np.full(groups, -1, dtype=np.int64)
+    at[owner] = value
+    return pd.arrays.ArrowStringArray(encoded.dictionary.take(pa.array(at, mask=at < 0)))

@@ -8,6 +8,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from conftest import PROJECT
 
 from linkage.io import read_table
@@ -45,3 +47,29 @@ def test_the_identifiers_gathered_are_every_identifier_written_in_the_inputs(sma
     assert len(gathered) == len(set(gathered))
     assert set(gathered) == written - {None}
     assert len(written) > 5_000  # 2,500 children, their parents, numbers written several ways
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["g1", "g2", "g3"]), st.sampled_from(["b", "a", "ab", "é", None])),
+                min_size=1, max_size=40))
+def test_an_entity_takes_its_records_most_common_value_ties_to_the_smallest(records):
+    """`entities`: per group, the most common non-missing value of each field (ties: the smallest as text), NA
+    where its records have none; the groups sorted."""
+    from linkage.evidence import entities
+
+    groups, values = zip(*records)
+    text = pd.array(list(values), dtype="string[pyarrow]")
+    evidence = pd.DataFrame({"group": pd.array(list(groups), dtype="string[pyarrow]"),
+                             "birth_date": pd.NaT, "sex": pd.array([None] * len(records), dtype="Int8"),
+                             "kommun": text, "country": text, "neighbours": text})
+    found = entities(evidence)
+    expected = {}
+    for group in sorted(set(groups)):
+        present = [v for g, v in records if g == group and v is not None]
+        counts = {v: present.count(v) for v in present}
+        expected[group] = min(counts, key=lambda v: (-counts[v], v)) if counts else None
+    assert list(found.index) == sorted(expected)
+    for name in ("kommun", "country", "neighbours"):
+        assert [None if pd.isna(v) else v for v in found[name]] == list(expected.values())
+    assert found["birth_date"].isna().all() and found["sex"].isna().all()
+    assert found["records"].tolist() == [groups.count(g) for g in sorted(expected)]
