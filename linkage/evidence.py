@@ -136,16 +136,17 @@ def candidates(persons: pd.DataFrame, residence: pd.DataFrame | None) -> pd.Data
         lived = spine.positions(arrow(residence[PSEUDONYM]))
         place = pc.dictionary_encode(plain_text(arrow(residence["kommun"])))
         code = place.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        known = (lived >= 0) & (code >= 0)
-        width = len(place.dictionary) + 1
-        _, first = np.unique(lived[known] * width + code[known], return_index=True)
-        first = np.flatnonzero(known)[first]  # each (person, kommun) at its first row
+        known = np.flatnonzero((lived >= 0) & (code >= 0))
+        rows = len(residence) + 1
+        # Plain sorts of one 64-bit key each (pairs packed as key × rows + row), not stable or lexical ones.
+        pair = np.sort((lived[known] * (len(place.dictionary) + 1) + code[known]) * rows + known)
+        pair = pair[np.r_[True, pair[1:] // rows != pair[:-1] // rows]]
+        first = pair % rows  # each (person, kommun) at its first row
         housed = np.zeros(len(persons), dtype=bool)
         housed[lived[first]] = True
         alone = np.flatnonzero(~housed)  # persons without a residence row
-        person = np.r_[lived[first], alone]
-        order = np.lexsort((np.r_[first, np.full(len(alone), -1)], person))
-        position, row = person[order], np.r_[first, np.full(len(alone), -1)][order]
+        key = np.sort(np.r_[lived[first] * rows + first + 1, alone * rows])  # by person, then first row
+        position, row = key // rows, key % rows - 1
         names = place.dictionary.take(pa.array(np.where(row >= 0, code[np.maximum(row, 0)], 0)))
         kommun = pc.if_else(pa.array(row >= 0), names, pa.scalar(None, pa.string()))
     at = pa.array(position)
@@ -153,8 +154,8 @@ def candidates(persons: pd.DataFrame, residence: pd.DataFrame | None) -> pd.Data
         PSEUDONYM: pd.arrays.ArrowStringArray(ids.take(at)),
         "person": position,
         "birth_date": pd.arrays.ArrowStringArray(pa.array(_yyyymmdd(persons["fodelsedatum"])).take(at)),
-        "sex": pd.arrays.ArrowStringArray(plain_text(arrow(persons["kon"].astype("string"))).take(at)),
-        "country": pd.arrays.ArrowStringArray(plain_text(arrow(persons["fodelseland"].astype("string"))).take(at)),
+        "sex": pd.arrays.ArrowStringArray(plain_text(arrow(persons["kon"])).take(at)),
+        "country": pd.arrays.ArrowStringArray(plain_text(arrow(persons["fodelseland"])).take(at)),
         "kommun": pd.arrays.ArrowStringArray(kommun),
         "neighbour": position,
     })

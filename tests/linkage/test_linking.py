@@ -73,3 +73,24 @@ def test_an_entity_takes_its_records_most_common_value_ties_to_the_smallest(reco
         assert [None if pd.isna(v) else v for v in found[name]] == list(expected.values())
     assert found["birth_date"].isna().all() and found["sex"].isna().all()
     assert found["records"].tolist() == [groups.count(g) for g in sorted(expected)]
+
+
+def test_candidates_are_each_person_once_per_kommun_in_the_order_first_lived():
+    """`candidates`: persons in spine order; each person's kommuner in the order the residence history first names
+    them, once each; a person without residence once, without kommun; residence of someone outside the spine and
+    rows without kommun ignored."""
+    from linkage.evidence import candidates
+
+    persons = pd.DataFrame({"pseudonym_id": pd.array(["a1", "b2", "c3"], dtype="string[pyarrow]"),
+                            "fodelsedatum": pd.to_datetime(["2001-02-03", "2002-03-04", "2003-04-05"]),
+                            "kon": pd.array(["1", "2", "1"], dtype="string[pyarrow]"),
+                            "fodelseland": pd.array(["SE", "ER", None], dtype="string[pyarrow]")})
+    residence = pd.DataFrame({"pseudonym_id": pd.Categorical(["c3", "zz", "a1", "c3", "a1", "c3", "c3"]),
+                              "kommun": pd.array(["0180", "0180", "1480", "0114", None, "0180", "2480"],
+                                                 dtype="string[pyarrow]")})
+    found = candidates(persons, residence)
+    assert list(zip(found["pseudonym_id"], found["person"], found["kommun"].fillna("-"))) == [
+        ("a1", 0, "1480"), ("b2", 1, "-"), ("c3", 2, "0180"), ("c3", 2, "0114"), ("c3", 2, "2480")]
+    assert list(found["birth_date"]) == ["20010203", "20020304", "20030405", "20030405", "20030405"]
+    assert list(found["block_month"]) == ["200102", "200203", "200304", "200304", "200304"]
+    assert list(found["sex"]) == ["1", "2", "1", "1", "1"] and found["country"].isna().sum() == 3
