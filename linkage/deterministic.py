@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from linkage.errors import InputError
 from linkage.ingest import PSEUDONYM, ROW, Ingested, sorted_categories
-from linkage.memo import FrameMemo
+from linkage.memo import FrameMemo, PairMemo
 
 #: How a record was linked, or why it was not.
 LINK_METHODS = ("deterministic", "probabilistic", "ambiguous", "unlinked", "not_in_population")
@@ -96,6 +96,14 @@ class PseudonymSet:
             found[order] = found.copy()
         return found
 
+    def ranks(self) -> np.ndarray:
+        """Each pseudonym's place among them all sorted as text (byte order, as Arrow sorts them): the order made
+        for bisection, where there is one, rather than a sort of the text again."""
+        order = self._order if self._order is not None else pc.sort_indices(self.ids).to_numpy()
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank
+
     def contains(self, values: pa.Array | pa.ChunkedArray) -> np.ndarray:
         """Per value: is it one of the set's pseudonyms?"""
         return self.positions(values) >= 0
@@ -127,16 +135,15 @@ def link_deterministic(frame: pd.DataFrame, persons: pd.DataFrame | pa.Array | P
         persons = PseudonymSet.of(persons)
     column = frame[PSEUDONYM]
     if isinstance(column.dtype, pd.CategoricalDtype):
-        # From the categories' numpy array: Arrow reads it twice as fast as the Index.
-        distinct, codes = pa.array(column.cat.categories.to_numpy(), pa.string()), column.cat.codes.to_numpy()
+        found, codes = category_positions(column.cat.categories, persons) >= 0, column.cat.codes.to_numpy()
     else:
         ids = arrow(column)
         ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
         if not pa.types.is_dictionary(ids.type):
             ids = pc.dictionary_encode(ids)
-        distinct, codes = plain_text(ids.dictionary), ids.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    method = np.where(persons.contains(distinct), LINK_METHODS.index("deterministic"),
-                      LINK_METHODS.index("not_in_population"))
+        found = persons.contains(plain_text(ids.dictionary))
+        codes = ids.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    method = np.where(found, LINK_METHODS.index("deterministic"), LINK_METHODS.index("not_in_population"))
     method = np.r_[method, LINK_METHODS.index("unlinked")].astype(np.int8)  # code -1: no pseudonym
     return pd.Categorical.from_codes(method[codes], categories=list(LINK_METHODS))
 
@@ -160,17 +167,32 @@ def strings(series: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(plain_text(arrow(series))), index=series.index, name=series.name)
 
 
-def with_pseudonyms(column: pd.Series, at: np.ndarray, values: np.ndarray) -> pd.Series:
-    """A categorical column of pseudonyms with the rows at positions `at` set to `values` (categories added where
-    new, kept sorted: the few new ones are merged in, the rest keep their order)."""
+def category_positions(categories: pd.Index, persons: PseudonymSet) -> np.ndarray:
+    """Where each of a categorical column's categories (pseudonyms) is in the spine (-1: not a person), found once
+    per categories and spine: the deterministic join finds them, and `with_persons` reads them again."""
+    return _POSITIONS.get(categories, persons, lambda c, p: p.positions(pa.array(c.to_numpy(), pa.string())))
+
+
+#: Categories' positions in the spine (`category_positions`), by identity of both (neither changes).
+_POSITIONS: PairMemo[np.ndarray] = PairMemo()
+
+
+def with_persons(column: pd.Series, at: np.ndarray, person: np.ndarray, persons: PseudonymSet) -> pd.Series:
+    """A categorical column of pseudonyms with the rows at positions `at` set to the pseudonyms of the spine's
+    persons at positions `person` (categories added where new, kept sorted: the few new ones are merged in, the
+    rest keep their order). A person's code comes from where the categories are in the spine, so the categories
+    are never compared as text but to place the new ones."""
     current = column.array if isinstance(column.dtype, pd.CategoricalDtype) else pd.Categorical(column)
-    which, distinct = pd.factorize(np.asarray(values, dtype=object))
-    distinct = np.asarray(distinct, dtype=object)
     categories = current.categories
-    found = _codes_of(categories, distinct)
+    distinct, which = np.unique(person, return_inverse=True)
+    in_spine = category_positions(categories, persons)
+    code_of = np.full(len(persons.ids), -1, dtype=np.int32)
+    code_of[in_spine[in_spine >= 0]] = np.flatnonzero(in_spine >= 0)
+    found = code_of[distinct]
     new = found < 0
     if new.any():
-        added = np.sort(distinct[new])
+        texts = persons.ids.take(pa.array(distinct[new])).to_numpy(zero_copy_only=False).astype(object)
+        added = np.sort(texts)
         old = categories.to_numpy(dtype=object)
         place = np.searchsorted(old, added)  # few values: a bisection each
         shift = np.searchsorted(place, np.arange(len(old)), side="right")  # new ones placed before each old one
@@ -178,37 +200,13 @@ def with_pseudonyms(column: pd.Series, at: np.ndarray, values: np.ndarray) -> pd
         codes = remap[current.codes]  # a new array: the rows' codes are not copied first
         categories = sorted_categories(np.insert(old, place, added))
         found[~new] = remap[found[~new]]
-        rank = np.searchsorted(added, distinct[new])
+        rank = np.searchsorted(added, texts)
         found[new] = place[rank] + rank  # np.insert puts added[j] at place[j] + j
     else:
         codes = current.codes.astype(np.int32)
-    codes[at] = found[which]
+    codes[at] = found[which.reshape(-1)]
     dtype = pd.CategoricalDtype(categories) if categories is not current.categories else current.dtype
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=column.index, name=column.name)
-
-
-def _codes_of(categories: pd.Index, values: np.ndarray) -> np.ndarray:
-    """Each of some distinct values' position among many sorted categories (-1 where absent). A few are found by
-    bisection; more by looking the categories up in a hash table of the values (the other way round would build a
-    table of every category)."""
-    found = np.full(len(values), -1, dtype=np.int32)
-    known = categories.to_numpy(dtype=object)
-    if _BISECTED * len(values) < len(known):
-        order = np.argsort(values)  # bisection of sorted values goes on where the last one stopped: faster
-        wanted = values[order]
-        at = np.searchsorted(known, wanted)
-        hit = at < len(known)
-        hit[hit] = known[at[hit]] == wanted[hit]
-        found[order[hit]] = at[hit]
-        return found
-    among = pd.Index(values, dtype=object).get_indexer(known)
-    hit = np.flatnonzero(among >= 0)
-    found[among[hit]] = hit
-    return found
-
-
-#: A bisection costs about as much as 12 look-ups in a hash table (32-character text).
-_BISECTED = 12
 
 
 def without_unused(column: pd.Series) -> pd.Series:

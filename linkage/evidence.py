@@ -195,9 +195,7 @@ def link_evidence(evidence: pd.DataFrame, persons: pd.DataFrame, residence: pd.D
     li, ri, weight, prob = (np.concatenate(part) for part in zip(*pairs))
     owner, person = left["entity"].to_numpy()[li], right["person"].to_numpy()[ri]
     # A person counts once per entity: the best of their kommun rows (and neighbour rows); ties by pseudonym.
-    rank = np.empty(len(ids), dtype=np.int64)
-    rank[pc.sort_indices(ids).to_numpy()] = np.arange(len(ids))
-    order = np.lexsort((rank[person], -weight))
+    order = np.lexsort((spine.ranks()[person], -weight))
     _, first = np.unique(owner[order] * len(ids) + person[order], return_index=True)
     keep = order[np.sort(first)]
     owner, person, weight, prob = owner[keep], person[keep], weight[keep], prob[keep]

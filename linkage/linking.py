@@ -29,7 +29,7 @@ from linkage.deterministic import (
     arrow,
     link_deterministic,
     spine,
-    with_pseudonyms,
+    with_persons,
     without_unused,
 )
 from linkage.evidence import EvidenceLinks, link_evidence
@@ -212,7 +212,7 @@ def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, se
         found = link_evidence(evidence if probabilistic else evidence.iloc[:0], persons, residence)
         if joined is not None:
             gathered = joined.result()
-    _apply(found, evidence, frames)
+    _apply(found, evidence, frames, persons)
     seconds["probabilistic"] = time.perf_counter() - start
     release_memory()
     tick()
@@ -266,12 +266,14 @@ def _evidence(ingested: dict[str, Ingested], frames: dict[str, pd.DataFrame]) ->
     return pd.concat(parts, ignore_index=True)
 
 
-def _apply(found: EvidenceLinks, evidence: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> None:
+def _apply(found: EvidenceLinks, evidence: pd.DataFrame, frames: dict[str, pd.DataFrame],
+           persons: pd.DataFrame) -> None:
     """Give the records of linked entities their person's pseudonym and every no-ID record its status."""
-    outcome = found.entities.set_index("group")
-    groups = evidence["group"].astype("string")
-    status = outcome["status"].reindex(groups).fillna("unlinked").to_numpy()
-    person = outcome[PSEUDONYM].reindex(groups).to_numpy()
+    spine_set = PseudonymSet.of(persons)
+    entity = pd.Index(found.entities["group"]).get_indexer(evidence["group"].astype("string"))
+    known = entity >= 0
+    status = np.where(known, found.entities["status"].to_numpy(dtype=object)[entity], "unlinked")
+    person = np.where(known, spine_set.positions(arrow(found.entities[PSEUDONYM]))[entity], -1)
     register_of, registers = pd.factorize(evidence["register"])
     code_of = {str(name): code for code, name in enumerate(registers)}
     for name, frame in frames.items():
@@ -284,7 +286,7 @@ def _apply(found: EvidenceLinks, evidence: pd.DataFrame, frames: dict[str, pd.Da
         frame[LINK_METHOD] = pd.Categorical.from_codes(codes, categories=list(LINK_METHODS))
         linked = status[mine] == "probabilistic"
         if linked.any():
-            frame[PSEUDONYM] = with_pseudonyms(frame[PSEUDONYM], at[linked], person[mine][linked])
+            frame[PSEUDONYM] = with_persons(frame[PSEUDONYM], at[linked], person[mine][linked], spine_set)
 
 
 def _row_positions(rows: pd.Series, wanted: np.ndarray) -> np.ndarray:

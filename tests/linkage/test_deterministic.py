@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linkage import outcomes
-from linkage.deterministic import LINK_METHODS, PseudonymSet, link_deterministic, spine, with_pseudonyms
+from linkage.deterministic import LINK_METHODS, PseudonymSet, link_deterministic, spine, with_persons
 from linkage.errors import InputError
 from linkage.ingest import Ingested
 from linkage.registers import register
@@ -143,26 +143,30 @@ def test_a_pseudonym_set_finds_exactly_its_members_and_where_they_are(spine_ids,
                            (spine_ids, [None, *values, None])):
         found = PseudonymSet(pa.array(members, pa.string())).positions(pa.array(asked, pa.string()))
         assert found.tolist() == [members.index(v) if v in members else -1 for v in asked]
+        ranks = PseudonymSet(pa.array(members, pa.string())).ranks()
+        assert [members[i] for i in np.argsort(ranks)] == sorted(members, key=lambda v: v.encode())
         as_dictionary = pa.array(asked, pa.string()).dictionary_encode()
         assert PseudonymSet(pa.array(members, pa.string())).contains(as_dictionary).tolist() == \
             [v in members for v in asked]
 
 
 @settings(max_examples=100, deadline=None)
-@given(categories=st.one_of(st.lists(hex_ids, unique=True, min_size=1, max_size=12),  # values looked up by hashing
-                            st.lists(hex_ids, unique=True, min_size=60, max_size=120)),  # a few by bisection
+@given(spine_ids=st.lists(hex_ids, unique=True, min_size=1, max_size=40), outsiders=st.lists(hex_ids, max_size=5),
        data=st.data())
-def test_setting_pseudonyms_keeps_every_other_row_and_the_categories_sorted(categories, data):
-    categories = sorted(categories)
+def test_setting_persons_keeps_every_other_row_and_the_categories_sorted(spine_ids, outsiders, data):
+    """`with_persons`: the rows set get their persons' pseudonyms, every other row keeps its own, and the
+    categories (persons of the spine and others, who are not_in_population) stay sorted, new ones merged in."""
+    outsiders = [v for v in dict.fromkeys(outsiders) if v not in spine_ids]
+    categories = sorted(data.draw(st.sets(st.sampled_from(spine_ids))) | set(outsiders)) or sorted(spine_ids[:1])
     rows = data.draw(st.lists(st.one_of(st.none(), st.sampled_from(categories)), min_size=1, max_size=20))
     at = np.array(sorted(data.draw(st.sets(st.integers(0, len(rows) - 1)))), dtype=np.int64)
-    values = data.draw(st.lists(st.one_of(hex_ids, st.sampled_from(categories)), min_size=len(at),
-                                max_size=len(at)))
+    person = np.array(data.draw(st.lists(st.integers(0, len(spine_ids) - 1), min_size=len(at), max_size=len(at))),
+                      dtype=np.int64)
     column = pd.Series(pd.Categorical(rows, categories=categories))
-    result = with_pseudonyms(column, at, np.array(values, dtype=object))
+    result = with_persons(column, at, person, PseudonymSet(pa.array(spine_ids, pa.string())))
     expected = list(rows)
-    for position, value in zip(at, values):
-        expected[position] = value
+    for position, who in zip(at, person):
+        expected[position] = spine_ids[who]
     assert [None if pd.isna(v) else v for v in result] == expected
-    assert list(result.cat.categories) == sorted(set(categories) | set(values))
+    assert list(result.cat.categories) == sorted(set(categories) | {spine_ids[who] for who in person})
 
