@@ -54,8 +54,9 @@ def _sorting(pseudonyms: pd.Series) -> np.ndarray:
 
 class PseudonymSet:
     """Pseudonyms to look others up in, register after register: sorted once as fixed-width bytes (pseudonyms are
-    all as long) and searched by bisection, three to four times faster than hashing a million 32-character strings
-    again for each register; text of mixed lengths is looked up by Arrow's hash table. `of(persons)` makes the
+    all as long) and searched by bisection — by their first 8 bytes as numbers where those tell them apart, as a
+    spine's 32 hex digits do — many times faster than hashing a million 32-character strings again for each
+    register; text of mixed lengths is looked up by Arrow's hash table. `of(persons)` makes the
     spine's once per persons frame, for deterministic and probabilistic linkage alike."""
 
     def __init__(self, ids: pa.Array | pa.ChunkedArray):
@@ -63,6 +64,8 @@ class PseudonymSet:
         fixed = _fixed_width(self.ids)
         self._order = None if fixed is None else np.argsort(fixed, kind="stable")
         self._sorted = None if fixed is None else fixed[self._order]
+        heads = None if fixed is None or fixed.dtype.itemsize < 8 else _heads(self._sorted)
+        self._heads = heads if heads is not None and (heads[1:] > heads[:-1]).all() else None
 
     @classmethod
     def of(cls, persons: pd.DataFrame) -> PseudonymSet:
@@ -88,9 +91,16 @@ class PseudonymSet:
         if fixed is None or fixed.dtype != self._sorted.dtype:
             return pc.index_in(values, value_set=self.ids).fill_null(-1).to_numpy(zero_copy_only=False).astype(
                 np.int64)
-        order = None if (fixed[1:] >= fixed[:-1]).all() else np.argsort(fixed)  # searched in order: 4× faster
-        needles = fixed if order is None else fixed[order]
-        at = np.minimum(np.searchsorted(self._sorted, needles), len(self._sorted) - 1)
+        if self._heads is not None:  # by machine words: each value's head can only be the one person's with it
+            heads = _heads(fixed)
+            order = None if (heads[1:] >= heads[:-1]).all() else np.argsort(heads)  # searched in order: faster
+            at = np.searchsorted(self._heads, heads if order is None else heads[order])
+            needles = fixed if order is None else fixed[order]
+        else:
+            order = None if (fixed[1:] >= fixed[:-1]).all() else np.argsort(fixed)
+            needles = fixed if order is None else fixed[order]
+            at = np.searchsorted(self._sorted, needles)
+        at = np.minimum(at, len(self._sorted) - 1)
         found = np.where(self._sorted[at] == needles, self._order[at], -1)
         if order is not None:
             found[order] = found.copy()
@@ -111,6 +121,13 @@ class PseudonymSet:
 
 #: The spine's set, made once per persons frame (`PseudonymSet.of`).
 _SETS: FrameMemo[PseudonymSet] = FrameMemo(PSEUDONYM)
+
+
+def _heads(fixed: np.ndarray) -> np.ndarray:
+    """The first 8 bytes of each fixed-width value (at least 8 wide) as one big-endian number: numbers ordered as
+    the values' heads are, sorted and searched as machine words (a million pseudonyms: 0.1 s, not 0.4 s as text)."""
+    head = fixed.view(np.uint8).reshape(len(fixed), fixed.dtype.itemsize)[:, :8]
+    return np.ascontiguousarray(head).view(">u8").reshape(-1).astype(np.uint64)
 
 
 def _fixed_width(text: pa.Array) -> np.ndarray | None:

@@ -150,6 +150,21 @@ def test_a_pseudonym_set_finds_exactly_its_members_and_where_they_are(spine_ids,
             [v in members for v in asked]
 
 
+@settings(max_examples=150, deadline=None)
+@given(heads=st.lists(st.text("ab", min_size=8, max_size=8), unique=True, min_size=1, max_size=20),
+       tails=st.lists(st.text("xy", min_size=2, max_size=2), min_size=20, max_size=20), data=st.data())
+def test_a_pseudonym_set_searched_by_heads_finds_only_whole_matches(heads, tails, data):
+    """Where the first 8 bytes tell the members apart, values are searched by them: a value sharing a member's
+    head but not its tail is not that member; members with a shared head are searched as text."""
+    members = [head + tail for head, tail in zip(heads, tails)]
+    asked = data.draw(st.lists(st.builds(str.__add__, st.sampled_from(heads), st.text("xy", min_size=2, max_size=2)),
+                               max_size=40))
+    shared = members + [members[0][:8] + ("xx" if members[0][8:] != "xx" else "yy")]  # two with one head
+    for spine_ids in (members, shared):
+        found = PseudonymSet(pa.array(spine_ids, pa.string())).positions(pa.array(asked, pa.string()))
+        assert found.tolist() == [spine_ids.index(v) if v in spine_ids else -1 for v in asked]
+
+
 @settings(max_examples=100, deadline=None)
 @given(spine_ids=st.lists(hex_ids, unique=True, min_size=1, max_size=40), outsiders=st.lists(hex_ids, max_size=5),
        data=st.data())
