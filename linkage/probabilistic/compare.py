@@ -106,9 +106,19 @@ def prepare(left: pd.Series, right: pd.Series, kind: str) -> Column:
 
 def _integer_column(left: pd.Series, right: pd.Series) -> Column:
     """An exact comparison of integer columns (nullable or not): codes number the distinct integers in order."""
-    both = pd.concat([pd.Series(left, dtype="Int64"), pd.Series(right, dtype="Int64")], ignore_index=True)
-    codes, values = pd.factorize(both, sort=True, use_na_sentinel=True)
-    codes = codes.astype(np.int32)
+    sides = [pd.array(side, dtype="Int64") for side in (left, right)]
+    present = np.concatenate([~np.asarray(side.isna()) for side in sides])
+    number = np.concatenate([side.to_numpy(dtype=np.int64, na_value=0) for side in sides])
+    low, high = (int(number[present].min()), int(number[present].max())) if present.any() else (0, -1)
+    if high - low <= 4 * len(number):  # a small range (positions, years): ranked by a table of it, not sorted
+        seen = np.zeros(high - low + 1, dtype=bool)
+        seen[number[present] - low] = True
+        rank = (np.cumsum(seen) - 1).astype(np.int32)
+        codes = np.where(present, rank[np.where(present, number - low, 0)] if len(rank) else 0, -1).astype(np.int32)
+        values = np.flatnonzero(seen) + low
+    else:
+        codes, values = pd.factorize(pd.arrays.IntegerArray(number, ~present), sort=True, use_na_sentinel=True)
+        codes = codes.astype(np.int32)
     return Column(codes[: len(left)], codes[len(left):], np.asarray(values, dtype=object))
 
 

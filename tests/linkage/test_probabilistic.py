@@ -427,3 +427,18 @@ def test_pattern_counts_are_the_same_in_a_table_or_merged(data):
     assert table.counts.sum() == sum(len(chunk) for chunk in chunks)
     everything = np.array([row for chunk in chunks for row in chunk]).reshape(-1, len(comparisons))
     assert sorted(map(tuple, table.patterns().tolist())) == sorted(set(map(tuple, everything.tolist())))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-3, 40), st.integers(-2**62, 2**62)), min_size=1, max_size=30),
+       st.integers(0, 30))
+def test_integer_fields_are_coded_by_their_sorted_distinct_values(values, split):
+    """Integer columns (a small range ranked by a table, a wide one by sorting) get codes numbering the distinct
+    values of both sides in order, -1 for missing, whichever way they are coded."""
+    split = min(split, len(values))
+    left = pd.Series(pd.array(values[:split], dtype="Int64"))
+    right = pd.Series(pd.array(values[split:], dtype="Int64"))
+    column = prepare(left, right, "text")
+    distinct = sorted({v for v in values if v is not None})
+    assert list(column.values) == distinct
+    assert np.r_[column.left, column.right].tolist() == [-1 if v is None else distinct.index(v) for v in values]
