@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from linkage.changes import load_changes
 from linkage.deterministic import (
@@ -42,6 +43,7 @@ from linkage.ingest import (
     distinct_union,
     ingest_register,
 )
+from linkage.io import PARQUET_SUFFIXES
 from linkage.memory import release_memory
 from linkage.outcomes.persons import positions_in
 from linkage.registers import REGISTERS
@@ -229,12 +231,18 @@ REGISTERS_AT_ONCE = 2
 
 
 def _largest_first(data_dir: Path | str, names: list[str]) -> list[str]:
-    """The registers by the size of their files, largest first: started first, the long ones do not finish alone
-    at the end while the other core idles."""
+    """The registers by the size of their data, largest first: started first, the long ones do not finish alone
+    at the end while the other core idles. A Parquet file counts as its data uncompressed (its metadata says): its
+    compressed size understates the work of reading it several times over (the national drugs file: 112 MB on disk,
+    472 MB of data, ingested in as long as a 559 MB CSV file), other formats' files as they are."""
     def size(name: str) -> int:
+        path = REGISTERS[name].file(data_dir)
         try:
-            return REGISTERS[name].file(data_dir).stat().st_size
-        except OSError:  # missing: ingest says so, in its turn
+            if path.suffix.lower() in PARQUET_SUFFIXES:
+                metadata = pq.read_metadata(path)
+                return sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+            return path.stat().st_size
+        except (OSError, pa.ArrowException):  # missing or unreadable: ingest says so, in its turn
             return 0
 
     return sorted(names, key=size, reverse=True)
