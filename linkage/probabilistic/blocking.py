@@ -33,11 +33,17 @@ def random_pairs(left: np.ndarray, right: np.ndarray, size: int = RANDOM_PAIRS) 
 
 
 def _rows_by_key(keys: np.ndarray) -> np.ndarray:
-    """The positions of the rows with a key (>= 0), by key and, within a key, by position. A stable sort, made as
-    one plain sort of key × rows + position where that fits in 64 bits: twice as fast as a stable argsort."""
+    """The positions of the rows with a key (>= 0), by key and, within a key, by position. A stable sort: of keys
+    below 2**16 as 16-bit numbers (numpy sorts those by radix, three times faster), else one plain sort of
+    key × rows + position where that fits in 64 bits (twice as fast as a stable argsort of 64-bit keys)."""
     rows = np.flatnonzero(keys >= 0)
     present = keys[rows].astype(np.int64)
-    if not len(rows) or int(present.max()) >= np.iinfo(np.int64).max // len(keys):
+    if not len(rows):
+        return rows
+    largest = int(present.max())
+    if largest < 1 << 16:
+        return rows[np.argsort(present.astype(np.uint16), kind="stable")]
+    if largest >= np.iinfo(np.int64).max // len(keys):
         return rows[np.argsort(present, kind="stable")]
     return np.sort(present * len(keys) + rows) % len(keys)
 

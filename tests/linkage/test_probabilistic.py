@@ -240,7 +240,9 @@ def test_chunked_runs_give_the_same_result_as_one_chunk(generated):
 
 
 @settings(max_examples=200, deadline=None)
-@given(keys=st.one_of(st.lists(st.integers(-1, 5), max_size=60),  # one sort of key × rows + position
+@given(keys=st.one_of(st.lists(st.integers(-1, 5), max_size=60),  # 16-bit keys: numpy's radix sort
+                      st.lists(st.integers(-1, 2**16 + 5), max_size=60),  # about the 16-bit edge
+                      st.lists(st.integers(2**16, 2**40), max_size=60),  # one sort of key × rows + position
                       st.lists(st.integers(-1, 2**62), max_size=60)))  # too large for that: a stable argsort
 def test_rows_by_key_are_the_rows_with_a_key_in_a_stable_sort(keys):
     keys = np.array(keys, dtype=np.int64)
