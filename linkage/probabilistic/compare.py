@@ -113,8 +113,8 @@ def _integer_column(left: pd.Series, right: pd.Series) -> Column:
     if high - low <= 4 * len(number):  # a small range (positions, years): ranked by a table of it, not sorted
         seen = np.zeros(high - low + 1, dtype=bool)
         seen[number[present] - low] = True
-        rank = (np.cumsum(seen) - 1).astype(np.int32)
-        codes = np.where(present, rank[np.where(present, number - low, 0)] if len(rank) else 0, -1).astype(np.int32)
+        codes = np.full(len(number), -1, dtype=np.int32)
+        codes[present] = (np.cumsum(seen) - 1)[number[present] - low]
         values = np.flatnonzero(seen) + low
     else:
         codes, values = pd.factorize(pd.arrays.IntegerArray(number, ~present), sort=True, use_na_sentinel=True)

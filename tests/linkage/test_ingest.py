@@ -429,13 +429,3 @@ def test_the_row_table_refuses_buffers_that_do_not_fit_instead_of_reading_past_t
     with pytest.raises(ValueError, match="one more than"):
         _rowset.hash_texts(np.array([0, 3], np.int64), b"abcdef", 1, 2, hashes, hashes.copy())
 
-
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(0, 10**12 - 1) | st.sampled_from([0, 199001011234, 200012319876]), max_size=80))
-def test_distinct_numbers_are_numpys_unique_with_inverse(numbers):
-    from linkage.ingest import _distinct
-
-    numbers = np.array(numbers, dtype=np.int64)
-    distinct, inverse = _distinct(numbers)
-    expected, expected_inverse = np.unique(numbers, return_inverse=True)
-    assert distinct.tolist() == expected.tolist() and inverse.tolist() == expected_inverse.reshape(-1).tolist()
