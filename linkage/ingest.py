@@ -679,11 +679,12 @@ def _single_digit_fixes(digits: np.ndarray) -> np.ndarray:
 def _group_keys(key: bytes, scope: pa.Array, identifiers: pa.Array) -> pa.Array:
     """HMAC-SHA256 of `group:<scope>:<identifier>` (trimmed, upper case, no separators) under the project key,
     first 32 hex characters: one person's records group together without the identifier being kept (the prefix
-    keeps it apart from any pseudonym). Rows without a usable identifier are few: one HMAC each."""
+    keeps it apart from any pseudonym). One HMAC per distinct message: a person's records share theirs."""
     normalised = pc.utf8_upper(pc.replace_substring_regex(identifiers, r"[\s+-]", ""))
-    messages = pc.binary_join_element_wise(pa.scalar("group"), scope, normalised, ":").to_pylist()
+    messages = pc.dictionary_encode(pc.binary_join_element_wise(pa.scalar("group"), scope, normalised, ":"))
     keyed = hmac.new(key, digestmod=hashlib.sha256)
-    return pa.array([_digest(keyed, m) for m in messages], pa.string())
+    digests = pa.array([_digest(keyed, m) for m in messages.dictionary.to_pylist()], pa.string())
+    return digests.take(messages.indices)
 
 
 def _digest(keyed: hmac.HMAC, message: str) -> str:
