@@ -12,9 +12,12 @@ which cannot hold a block above 64 MB, so every large array a worker thread made
 page by page (measured here: a 200 MB array made ten times took 0.79 s and 488,000 page faults in a thread, 0.07 s
 and none in the main thread; the national extract's derivation, whose outcome functions run in threads, 10.2 →
 8.9 s, its page faults 1.31 → 0.74 million, and the run's peak 5.8 → 5.2 GB).
-Arrow's own pool is made jemalloc (unless `ARROW_DEFAULT_MEMORY_POOL` says otherwise): Arrow's default, mimalloc,
-maps and unmaps its large blocks afresh (measured here on a national `link_world`: 58.6 s wall and 32.7 s system
-time with mimalloc, 49.3 s and 20.6 s with jemalloc, at a lower peak). Elsewhere than glibc all this does nothing.
+Arrow allocates through that same heap (its "system" pool, unless `ARROW_DEFAULT_MEMORY_POOL` says otherwise):
+Arrow's default, mimalloc, maps and unmaps its large blocks afresh, and jemalloc gives its free pages back after a
+second and faults them in again (measured here on a national `link_world`: 58.6 s wall and 32.7 s system time with
+mimalloc, 49.3 s and 20.6 s with jemalloc; later, with jemalloc 22.7–23.5 s, 8.3–8.4 s system time and 4.3
+million page faults, with glibc's heap 20.4–21.1 s, 4.3–4.8 s and 2.0 million, at a peak 0.6 GB higher: 6.1 GB).
+Elsewhere than glibc all this does nothing.
 numpy is asked not to advise the kernel to back its large arrays with huge pages (`NUMPY_MADVISE_HUGEPAGE=0`, unless
 the user set it): with transparent huge pages in `madvise` mode, each fresh 2 MB page is compacted for and zeroed
 whole when first touched, and a national `link_world` spent most of its system time there (measured here: 58.2 s
@@ -55,7 +58,7 @@ _LIBC = _glibc()
 
 def keep_freed_memory() -> None:
     """Let glibc keep freed memory for reuse (large blocks from the heap, no automatic trimming, one heap for every
-    thread), let Arrow allocate through jemalloc and numpy without huge-page advice, unless the user chose
+    thread), let Arrow allocate from that heap too and numpy without huge-page advice, unless the user chose
     otherwise."""
     if _LIBC is None:
         return
@@ -67,13 +70,10 @@ def keep_freed_memory() -> None:
         _LIBC.mallopt(_M_ARENA_MAX, 1)
     if _ARROW_POOL in os.environ:
         return
-    os.environ[_ARROW_POOL] = "jemalloc"
+    os.environ[_ARROW_POOL] = "system"
     if "pyarrow" in sys.modules:  # imported before us: it may have made its default pool already
         pa = sys.modules["pyarrow"]
-        try:
-            pa.set_memory_pool(pa.jemalloc_memory_pool())
-        except NotImplementedError:  # a pyarrow built without jemalloc keeps its own default
-            pass
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _no_huge_pages_for_numpy() -> None:
