@@ -214,7 +214,7 @@ def link_world(data_dir: Path | str, *, key: MasterKey | bytes, project: str, se
         found = link_evidence(evidence if probabilistic else evidence.iloc[:0], persons, residence)
         if joined is not None:
             gathered = joined.result()
-    _apply(found, evidence, frames, persons)
+    _apply(found, evidence, frames, persons, workers=workers)
     seconds["probabilistic"] = time.perf_counter() - start
     release_memory()
     tick()
@@ -275,8 +275,10 @@ def _evidence(ingested: dict[str, Ingested], frames: dict[str, pd.DataFrame]) ->
 
 
 def _apply(found: EvidenceLinks, evidence: pd.DataFrame, frames: dict[str, pd.DataFrame],
-           persons: pd.DataFrame) -> None:
-    """Give the records of linked entities their person's pseudonym and every no-ID record its status."""
+           persons: pd.DataFrame, *, workers: int = 1) -> None:
+    """Give the records of linked entities their person's pseudonym and every no-ID record its status; `workers`
+    registers at a time, the largest first (their codes are gathered and searched by numpy, which lets go of the
+    GIL)."""
     spine_set = PseudonymSet.of(persons)
     entity = pd.Index(found.entities["group"]).get_indexer(evidence["group"].astype("string"))
     known = entity >= 0
@@ -284,9 +286,9 @@ def _apply(found: EvidenceLinks, evidence: pd.DataFrame, frames: dict[str, pd.Da
     person = np.where(known, spine_set.positions(arrow(found.entities[PSEUDONYM]))[entity], -1)
     register_of, registers = pd.factorize(evidence["register"])
     code_of = {str(name): code for code, name in enumerate(registers)}
-    for name, frame in frames.items():
-        if name not in code_of:  # no record of this register without an identifier
-            continue
+
+    def apply(name: str) -> None:
+        frame = frames[name]
         mine = register_of == code_of[name]
         at = _row_positions(frame[ROW], evidence.loc[mine, ROW].to_numpy())
         codes = frame[LINK_METHOD].cat.codes.to_numpy().copy()
@@ -295,6 +297,10 @@ def _apply(found: EvidenceLinks, evidence: pd.DataFrame, frames: dict[str, pd.Da
         linked = status[mine] == "probabilistic"
         if linked.any():
             frame[PSEUDONYM] = with_persons(frame[PSEUDONYM], at[linked], person[mine][linked], spine_set)
+
+    names = sorted((name for name in frames if name in code_of), key=lambda name: len(frames[name]), reverse=True)
+    with ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="reglink-apply") as pool:
+        list(pool.map(apply, names))  # a register without records lacking an identifier has nothing to apply
 
 
 def _row_positions(rows: pd.Series, wanted: np.ndarray) -> np.ndarray:
