@@ -165,6 +165,23 @@ def test_a_pseudonym_set_searched_by_heads_finds_only_whole_matches(heads, tails
         assert found.tolist() == [spine_ids.index(v) if v in spine_ids else -1 for v in asked]
 
 
+@settings(max_examples=150, deadline=None)
+@given(prefixes=st.lists(st.text("0f", min_size=8, max_size=8), min_size=1, max_size=3),
+       middles=st.lists(st.text("9a", min_size=8, max_size=8), min_size=1, max_size=4), data=st.data())
+def test_hex_pseudonyms_sharing_their_first_8_digits_are_found_by_their_first_16(prefixes, middles, data):
+    """Pseudonyms (32 hex digits) are searched by their first 16 digits as a number, so members whose first 8
+    characters are alike are still told apart; a value sharing a member's first 16 digits but not the rest, or a
+    value that is not hex at all, is no member."""
+    tails = st.text("0123456789abcdef", min_size=16, max_size=16)
+    members = sorted({p + m + data.draw(tails) for p in prefixes for m in middles})
+    near = [m[:16] + ("0" if m[16] != "0" else "1") + m[17:] for m in members]
+    asked = data.draw(st.lists(st.sampled_from(members + near + ["X" * 32, "G" + members[0][1:]]), max_size=30))
+    found = PseudonymSet(pa.array(members, pa.string())).positions(pa.array(asked, pa.string()))
+    assert found.tolist() == [members.index(v) if v in members else -1 for v in asked]
+    ranks = PseudonymSet(pa.array(members[::-1], pa.string())).ranks()
+    assert [members[::-1][i] for i in np.argsort(ranks)] == members
+
+
 @settings(max_examples=100, deadline=None)
 @given(spine_ids=st.lists(hex_ids, unique=True, min_size=1, max_size=40), outsiders=st.lists(hex_ids, max_size=5),
        data=st.data())
