@@ -15,8 +15,9 @@ and none in the main thread; the national extract's derivation, whose outcome fu
 Arrow allocates through that same heap (its "system" pool, unless `ARROW_DEFAULT_MEMORY_POOL` says otherwise):
 Arrow's default, mimalloc, maps and unmaps its large blocks afresh, and jemalloc gives its free pages back after a
 second and faults them in again (measured here on a national `link_world`: 58.6 s wall and 32.7 s system time with
-mimalloc, 49.3 s and 20.6 s with jemalloc; later, with jemalloc 22.7–23.5 s, 8.3–8.4 s system time and 4.3
-million page faults, with glibc's heap 20.4–21.1 s, 4.3–4.8 s and 2.0 million, at a peak 0.6 GB higher: 6.1 GB).
+mimalloc, 49.3 s and 20.6 s with jemalloc; later, in seven interleaved pairs of runs, 23.6 s on average, 7.0–8.8 s
+system time and 3.7 million page faults with jemalloc, 22.8 s, 4.6–6.4 s and 2.1 million with glibc's heap, which
+was faster in five of the seven, at a peak 0.6 GB higher: 6.1 GB).
 Elsewhere than glibc all this does nothing.
 numpy is asked not to advise the kernel to back its large arrays with huge pages (`NUMPY_MADVISE_HUGEPAGE=0`, unless
 the user set it): with transparent huge pages in `madvise` mode, each fresh 2 MB page is compacted for and zeroed
