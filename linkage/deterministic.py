@@ -65,8 +65,9 @@ class PseudonymSet:
         self._hex = fixed is not None and _lower_hex(fixed)
         heads = None if fixed is None or fixed.dtype.itemsize < 8 else self._heads_of(fixed)
         order = None if heads is None else np.argsort(heads)
-        if order is not None and (heads[order][1:] > heads[order][:-1]).all():  # sorted as machine words
-            self._order, self._heads = order, heads[order]
+        ordered = None if heads is None else heads[order]
+        if ordered is not None and (ordered[1:] > ordered[:-1]).all():  # sorted as machine words
+            self._order, self._heads = order, ordered
         else:
             self._order = None if fixed is None else np.argsort(fixed, kind="stable")
             self._heads = None
@@ -96,16 +97,12 @@ class PseudonymSet:
         if fixed is None or fixed.dtype != self._sorted.dtype:
             return pc.index_in(values, value_set=self.ids).fill_null(-1).to_numpy(zero_copy_only=False).astype(
                 np.int64)
-        if self._heads is not None:  # by machine words: each value's head can only be the one person's with it
-            heads = self._heads_of(fixed)
-            order = None if (heads[1:] >= heads[:-1]).all() else np.argsort(heads)  # searched in order: faster
-            at = np.searchsorted(self._heads, heads if order is None else heads[order])
-            needles = fixed if order is None else fixed[order]
-        else:
-            order = None if (fixed[1:] >= fixed[:-1]).all() else np.argsort(fixed)
-            needles = fixed if order is None else fixed[order]
-            at = np.searchsorted(self._sorted, needles)
-        at = np.minimum(at, len(self._sorted) - 1)
+        # By machine words where the heads tell the members apart (a value's head can only be the one member's with
+        # it), else by the bytes; searched in order, which is faster.
+        keys, members = (self._heads_of(fixed), self._heads) if self._heads is not None else (fixed, self._sorted)
+        order = None if (keys[1:] >= keys[:-1]).all() else np.argsort(keys)
+        at = np.minimum(np.searchsorted(members, keys if order is None else keys[order]), len(self._sorted) - 1)
+        needles = fixed if order is None else fixed[order]
         found = np.where(self._sorted[at] == needles, self._order[at], -1)
         if order is not None:
             found[order] = found.copy()

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -47,23 +46,13 @@ class ReferenceDate:
         for name in self.columns:
             found = pc.coalesce(found, _single(typed[name]).cast(pa.date32()))
         if self.year_column is not None:
-            years = _single(typed[self.year_column]).cast(pa.int64())
-            known = years.is_valid().to_numpy(zero_copy_only=False)
-            values = years.fill_null(1970).to_numpy(zero_copy_only=False)
-            # The date of each year in the batch's range, then spread to the rows (a school's 18 million grade rows
-            # span a few dozen years; converting every row's date took three times as long).
-            low = int(values.min()) if len(values) else 1970
-            span = int(values.max()) - low + 1 if len(values) else 0
-            distinct, at = (np.arange(low, low + span), values - low) if span <= _YEAR_TABLE else \
-                np.unique(values, return_inverse=True)
-            months = (distinct - 1970) * 12 + (self.month - 1)
-            days = months.astype("datetime64[M]").astype("datetime64[D]") + (self.day - 1)
-            found = pc.coalesce(found, pa.array(days[at], pa.date32(), mask=~known))
+            # The date of each distinct year, spread to the rows (a batch of 18 million grade rows holds a few
+            # dozen years; converting every row's date took three times as long).
+            encoded = pc.dictionary_encode(_single(typed[self.year_column]).cast(pa.int64()))
+            months = (encoded.dictionary.to_numpy() - 1970) * 12 + (self.month - 1)
+            days = pa.array(months.astype("datetime64[M]").astype("datetime64[D]") + (self.day - 1), pa.date32())
+            found = pc.coalesce(found, days.take(encoded.indices))
         return found
-
-
-#: Years spanned by a batch up to which their dates are made as a table of the range.
-_YEAR_TABLE = 1 << 12
 
 
 @dataclass(frozen=True)
